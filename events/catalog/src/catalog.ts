@@ -1,0 +1,266 @@
+/**
+ * The Soundgood event catalog: every CloudEvent type the services exchange, declared once.
+ *
+ * - `events` names each type, its source, its producer and the schema of its data. Commands are
+ *   imperative (`...slot.reserve.v1`), facts are past tense (`...slot.reserved.v1`).
+ * - `subscriptions` is the one list of (event, consuming service) pairs. Each becomes a Knative
+ *   Trigger in the cluster (k8s/base/eventing) and a Kafka consumer group locally; tests check both
+ *   against this list.
+ *
+ * Every event of a rental carries the rental id as its `partitionkey` extension, so that all the
+ * events of one saga keep their order on one partition.
+ */
+import { z } from 'zod';
+
+export const services = ['rentals', 'students', 'inventory', 'billing', 'notifications'] as const;
+export type ServiceName = (typeof services)[number];
+
+export type EventKind = 'command' | 'fact';
+
+export interface EventDefinition<Schema extends z.ZodType = z.ZodType> {
+  /** CloudEvents `type`: reverse-DNS, versioned. */
+  readonly type: string;
+  /** CloudEvents `source` of every event of this type. */
+  readonly source: string;
+  readonly kind: EventKind;
+  readonly producer: ServiceName;
+  readonly description: string;
+  /** Schema of the `data` attribute, validated at publish and at receive. */
+  readonly schema: Schema;
+}
+
+export type EventData<E extends EventDefinition> = z.infer<E['schema']>;
+
+/**
+ * `domain` is the service whose language the event speaks (`students` for `slot.reserve`), which
+ * names the type; `producer` is who sends it, which names the source. Commands are sent by the
+ * rentals orchestrator into a participant's domain; facts are sent by their own domain.
+ */
+function defineEvent<Schema extends z.ZodType>(
+  domain: ServiceName,
+  name: string,
+  kind: EventKind,
+  description: string,
+  schema: Schema,
+): EventDefinition<Schema> {
+  const producer: ServiceName = kind === 'command' ? 'rentals' : domain;
+  return {
+    type: `dev.soundgood.${domain}.${name}.v1`,
+    source: `/soundgood/${producer}`,
+    kind,
+    producer,
+    description,
+    schema,
+  };
+}
+
+const id = z.uuid();
+const reason = z.string().min(1).describe('machine-readable reason, e.g. QUOTA_EXCEEDED');
+const message = z.string().describe('human-readable explanation');
+const money = { amountCents: z.int().nonnegative(), currency: z.string().length(3) };
+
+const rentalRef = { rentalId: id, studentId: id };
+
+export const events = {
+  // students: the rental quota (at most two active rentals per student)
+  reserveSlot: defineEvent(
+    'students',
+    'slot.reserve',
+    'command',
+    'Take one of the student’s two rental slots for a rental.',
+    z.object({ ...rentalRef }),
+  ),
+  slotReserved: defineEvent(
+    'students',
+    'slot.reserved',
+    'fact',
+    'A slot is held for the rental.',
+    z.object({ ...rentalRef, activeRentals: z.int().min(1) }),
+  ),
+  slotRejected: defineEvent(
+    'students',
+    'slot.rejected',
+    'fact',
+    'No slot could be held (unknown student, quota reached).',
+    z.object({ ...rentalRef, reason, message }),
+  ),
+  releaseSlot: defineEvent(
+    'students',
+    'slot.release',
+    'command',
+    'Free the rental’s slot (compensation or termination). Idempotent.',
+    z.object({ ...rentalRef }),
+  ),
+  slotReleased: defineEvent(
+    'students',
+    'slot.released',
+    'fact',
+    'The rental holds no slot (any more).',
+    z.object({ ...rentalRef }),
+  ),
+
+  // inventory: instruments and their reservations
+  reserveInstrument: defineEvent(
+    'inventory',
+    'instrument.reserve',
+    'command',
+    'Reserve an instrument for a rental.',
+    z.object({ ...rentalRef, instrumentId: id }),
+  ),
+  instrumentReserved: defineEvent(
+    'inventory',
+    'instrument.reserved',
+    'fact',
+    'The instrument is held for the rental; carries its monthly fee.',
+    z.object({ ...rentalRef, instrumentId: id, monthlyFeeCents: money.amountCents, currency: money.currency }),
+  ),
+  instrumentRejected: defineEvent(
+    'inventory',
+    'instrument.rejected',
+    'fact',
+    'The instrument could not be reserved (unknown, already rented).',
+    z.object({ ...rentalRef, instrumentId: id, reason, message }),
+  ),
+  releaseInstrument: defineEvent(
+    'inventory',
+    'instrument.release',
+    'command',
+    'Free the instrument held by the rental (compensation or termination). Idempotent.',
+    z.object({ ...rentalRef, instrumentId: id }),
+  ),
+  instrumentReleased: defineEvent(
+    'inventory',
+    'instrument.released',
+    'fact',
+    'The rental holds the instrument no more.',
+    z.object({ ...rentalRef, instrumentId: id }),
+  ),
+
+  // billing: charges and refunds
+  chargePayment: defineEvent(
+    'billing',
+    'payment.charge',
+    'command',
+    'Charge the first month’s fee of a rental.',
+    z.object({ ...rentalRef, ...money, description: z.string() }),
+  ),
+  paymentCharged: defineEvent(
+    'billing',
+    'payment.charged',
+    'fact',
+    'The fee was charged.',
+    z.object({ ...rentalRef, ...money, chargeId: id }),
+  ),
+  paymentDeclined: defineEvent(
+    'billing',
+    'payment.declined',
+    'fact',
+    'The payment provider declined the charge, or the rental was already refunded.',
+    z.object({ ...rentalRef, reason, message }),
+  ),
+  refundPayment: defineEvent(
+    'billing',
+    'payment.refund',
+    'command',
+    'Refund whatever was charged for the rental, and refuse any later charge for it. Idempotent.',
+    z.object({ ...rentalRef }),
+  ),
+  paymentRefunded: defineEvent(
+    'billing',
+    'payment.refunded',
+    'fact',
+    'Nothing is charged for the rental any more (amount 0 when nothing had been charged).',
+    z.object({ ...rentalRef, ...money }),
+  ),
+
+  // rentals: outcomes of the rent-instrument saga and of termination
+  rentalConfirmed: defineEvent(
+    'rentals',
+    'rental.confirmed',
+    'fact',
+    'The rental is active: slot, instrument and first month’s fee are all taken.',
+    z.object({
+      ...rentalRef,
+      instrumentId: id,
+      months: z.int().min(1).max(12),
+      startsOn: z.iso.date(),
+      endsOn: z.iso.date(),
+      ...money,
+    }),
+  ),
+  rentalRejected: defineEvent(
+    'rentals',
+    'rental.rejected',
+    'fact',
+    'The rental was refused; everything the saga had taken was given back.',
+    z.object({ ...rentalRef, instrumentId: id, reason, message }),
+  ),
+  rentalTerminated: defineEvent(
+    'rentals',
+    'rental.terminated',
+    'fact',
+    'An active rental ended; its instrument and slot are being freed.',
+    z.object({ ...rentalRef, instrumentId: id, terminatedAt: z.iso.datetime() }),
+  ),
+} as const satisfies Record<string, EventDefinition>;
+
+export type EventName = keyof typeof events;
+export type AnyEvent = (typeof events)[EventName];
+
+export interface Subscription {
+  /** Unique; the Knative Trigger's name and, locally, the Kafka consumer group's suffix. */
+  readonly name: string;
+  readonly service: ServiceName;
+  readonly event: AnyEvent;
+  /** Events of one rental must be handled in order (Knative: ordered delivery). */
+  readonly ordered: boolean;
+}
+
+function subscribe(service: ServiceName, event: AnyEvent): Subscription {
+  const [, , , entity, verb] = event.type.split('.');
+  return { name: `${service}-${entity}-${verb}`, service, event, ordered: true };
+}
+
+/** Who consumes what: the only place where consumers are declared. */
+export const subscriptions: readonly Subscription[] = [
+  subscribe('students', events.reserveSlot),
+  subscribe('students', events.releaseSlot),
+
+  subscribe('inventory', events.reserveInstrument),
+  subscribe('inventory', events.releaseInstrument),
+
+  subscribe('billing', events.chargePayment),
+  subscribe('billing', events.refundPayment),
+
+  subscribe('rentals', events.slotReserved),
+  subscribe('rentals', events.slotRejected),
+  subscribe('rentals', events.slotReleased),
+  subscribe('rentals', events.instrumentReserved),
+  subscribe('rentals', events.instrumentRejected),
+  subscribe('rentals', events.instrumentReleased),
+  subscribe('rentals', events.paymentCharged),
+  subscribe('rentals', events.paymentDeclined),
+  subscribe('rentals', events.paymentRefunded),
+
+  subscribe('notifications', events.rentalConfirmed),
+  subscribe('notifications', events.rentalRejected),
+  subscribe('notifications', events.rentalTerminated),
+];
+
+const byType = new Map<string, AnyEvent>(Object.values(events).map((e) => [e.type, e]));
+
+export function findEvent(type: string): AnyEvent | undefined {
+  return byType.get(type);
+}
+
+export function consumersOf(type: string): ServiceName[] {
+  return subscriptions.filter((s) => s.event.type === type).map((s) => s.service);
+}
+
+export function subscriptionsOf(service: ServiceName): Subscription[] {
+  return subscriptions.filter((s) => s.service === service);
+}
+
+export function producedBy(service: ServiceName): AnyEvent[] {
+  return Object.values(events).filter((e) => e.producer === service);
+}

@@ -1,0 +1,2 @@
+export * from './catalog.js';
+export { asyncApiDocument, asyncApiYaml } from './asyncapi.js';
