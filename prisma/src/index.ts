@@ -1,0 +1,9 @@
+export {
+  applyMigrations,
+  createDatabase,
+  listServices,
+  migrationChecksum,
+  prepareServiceDatabase,
+  readMigrations,
+  serviceDatabaseUrl,
+} from './migrate.js';
