@@ -3,6 +3,7 @@ export {
   createDatabase,
   listServices,
   migrationChecksum,
+  migrationsFolder,
   prepareServiceDatabase,
   readMigrations,
   serviceDatabaseUrl,

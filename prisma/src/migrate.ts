@@ -82,14 +82,19 @@ function scriptMatchesChecksum(script: string, checksum: string): boolean {
   return variants.some((variant) => migrationChecksum(variant) === checksum);
 }
 
-/** The service's migrations in the order Prisma applies them (by folder name). */
-export async function readMigrations(service: string): Promise<Migration[]> {
-  const folder = new URL(`${service}/migrations/`, packageRoot);
-  const lock = await readFile(new URL('migration_lock.toml', folder), 'utf8');
+/** The folder holding the service's migrations in Prisma's layout. */
+export function migrationsFolder(service: string): URL {
+  return new URL(`${service}/migrations/`, packageRoot);
+}
+
+/** The migrations in `folder` in the order Prisma applies them (by folder name). */
+export async function readMigrations(folder: URL): Promise<Migration[]> {
+  const base = folder.href.endsWith('/') ? folder : new URL(`${folder.href}/`);
+  const lock = await readFile(new URL('migration_lock.toml', base), 'utf8');
   if (!/^provider\s*=\s*"postgresql"\s*$/m.test(lock)) {
-    throw new Error(`${service}: migration_lock.toml does not declare provider = "postgresql"`);
+    throw new Error(`${base.pathname}migration_lock.toml does not declare provider = "postgresql"`);
   }
-  const entries = await readdir(folder, { withFileTypes: true });
+  const entries = await readdir(base, { withFileTypes: true });
   const names = entries
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
@@ -97,18 +102,22 @@ export async function readMigrations(service: string): Promise<Migration[]> {
   return Promise.all(
     names.map(async (name) => ({
       name,
-      script: await readFile(new URL(`${name}/migration.sql`, folder), 'utf8'),
+      script: await readFile(new URL(`${name}/migration.sql`, base), 'utf8'),
     })),
   );
 }
 
 /**
  * Applies the service's migrations that the database lacks, each in its own transaction, and
- * returns their names. Refuses to continue when an applied migration was edited since or when
+ * returns their names. `folder` defaults to `prisma/<service>/migrations`. Refuses to continue when an applied migration was edited since or when
  * Prisma recorded a failed one (resolve it with `prisma migrate resolve`).
  */
-export async function applyMigrations(databaseUrl: string, service: string): Promise<string[]> {
-  const migrations = await readMigrations(service);
+export async function applyMigrations(
+  databaseUrl: string,
+  service: string,
+  folder = migrationsFolder(service),
+): Promise<string[]> {
+  const migrations = await readMigrations(folder);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
