@@ -108,9 +108,9 @@ export async function readMigrations(folder: URL): Promise<Migration[]> {
 }
 
 /**
- * Applies the service's migrations that the database lacks, each in its own transaction, and
- * returns their names. `folder` defaults to `prisma/<service>/migrations`. Refuses to continue when an applied migration was edited since or when
- * Prisma recorded a failed one (resolve it with `prisma migrate resolve`).
+ * Applies the migrations in `folder` (default `prisma/<service>/migrations`) that the database
+ * lacks, each in its own transaction, and returns their names. Refuses to continue when an applied
+ * migration was edited since or Prisma recorded a failed one (`prisma migrate resolve` clears it).
  */
 export async function applyMigrations(
   databaseUrl: string,

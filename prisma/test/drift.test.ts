@@ -40,7 +40,7 @@ describe('migration drift', () => {
     },
   );
 
-  test('finds nothing when enums, relations, native types, defaults and named indexes all agree', async () => {
+  test('finds nothing when enums, relations, native types, defaults and index names (custom and cut to 63 bytes) agree', async () => {
     expect(await driftOf('matching', new URL('matching/', fixtures))).toEqual([]);
   });
 

@@ -141,7 +141,7 @@ function defaultIndexName(table: string, columns: string[], suffix: string): str
 
 function truncate(name: string, bytes: number): string {
   let out = name;
-  while (Buffer.byteLength(out) >= bytes) out = out.slice(0, -1);
+  while (Buffer.byteLength(out) > bytes) out = out.slice(0, -1);
   return out;
 }
 
