@@ -8,7 +8,10 @@ import { z } from 'zod';
 import { type AnyEvent, events, services, subscriptions } from './catalog.js';
 
 function messageName(event: AnyEvent): string {
-  return event.type.replace(/^dev\.soundgood\./, '').replace(/\.v\d+$/, '').replaceAll('.', '-');
+  return event.type
+    .replace(/^dev\.soundgood\./, '')
+    .replace(/\.v\d+$/, '')
+    .replaceAll('.', '-');
 }
 
 export function asyncApiDocument(): Record<string, unknown> {
@@ -81,6 +84,7 @@ export function asyncApiDocument(): Record<string, unknown> {
 
 /** The committed `asyncapi.yaml`, byte for byte. */
 export function asyncApiYaml(): string {
-  const header = '# Generated from src/catalog.ts by `npm run asyncapi -w @soundgood/event-catalog`. Do not edit.\n';
+  const header =
+    '# Generated from src/catalog.ts by `npm run asyncapi -w @soundgood/event-catalog`. Do not edit.\n';
   return header + stringify(asyncApiDocument(), { aliasDuplicateObjects: false, lineWidth: 0 });
 }

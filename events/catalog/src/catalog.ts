@@ -112,7 +112,12 @@ export const events = {
     'instrument.reserved',
     'fact',
     'The instrument is held for the rental; carries its monthly fee.',
-    z.object({ ...rentalRef, instrumentId: id, monthlyFeeCents: money.amountCents, currency: money.currency }),
+    z.object({
+      ...rentalRef,
+      instrumentId: id,
+      monthlyFeeCents: money.amountCents,
+      currency: money.currency,
+    }),
   ),
   instrumentRejected: defineEvent(
     'inventory',

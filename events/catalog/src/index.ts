@@ -1,2 +1,2 @@
-export * from './catalog.js';
 export { asyncApiDocument, asyncApiYaml } from './asyncapi.js';
+export * from './catalog.js';

@@ -37,7 +37,11 @@ describe('event catalog', () => {
   });
 
   it('gives every service something to do', () => {
-    for (const service of services) expect(subscriptions.some((s) => s.service === service), service).toBe(true);
+    for (const service of services)
+      expect(
+        subscriptions.some((s) => s.service === service),
+        service,
+      ).toBe(true);
   });
 
   it('validates data against the schema of its type', () => {

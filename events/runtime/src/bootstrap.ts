@@ -1,0 +1,84 @@
+import 'reflect-metadata';
+import type { Server as HttpServer } from 'node:http';
+import {
+  type ArgumentsHost,
+  Catch,
+  ConsoleLogger,
+  type INestApplication,
+  type LogLevel,
+  type RpcExceptionFilter,
+  type Type,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { ServiceName } from '@soundgood/event-catalog';
+import express from 'express';
+import { type Observable, throwError } from 'rxjs';
+import type { BaseConfig } from './config.js';
+import type { EventingDatabase } from './database.js';
+import { EventingModule } from './eventing.module.js';
+import { knativeReceiver } from './knative/knative.receiver.js';
+import { EventingMetrics } from './metrics.js';
+import { EventingServer } from './server.js';
+
+export interface ServiceOptions {
+  service: ServiceName;
+  config: BaseConfig;
+  database: Type<EventingDatabase>;
+  /** The service's own module: its controllers, event controllers and providers. */
+  module: Type;
+}
+
+const levels: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+const levelIndex = { error: 1, warn: 2, info: 3, debug: 4 } as const;
+
+/** Hands handler errors to the dispatcher as they are, so it can tell invalid from transient. */
+@Catch()
+class PassThroughRpcErrors implements RpcExceptionFilter<unknown> {
+  catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
+    return throwError(() => exception);
+  }
+}
+
+/**
+ * Starts a Soundgood service: its HTTP API, its event transport (and `/events` on Knative), the
+ * outbox relay, `/healthz` and `/readyz`, and metrics on their own port. SIGTERM and SIGINT close
+ * it gracefully: not ready, stop taking events, finish those in hand, close the transport and the
+ * database.
+ */
+export async function runService(options: ServiceOptions): Promise<INestApplication> {
+  const { config, service } = options;
+  const logger = new ConsoleLogger(service, {
+    json: true,
+    logLevels: levels.slice(0, levelIndex[config.LOG_LEVEL] + 1),
+  });
+  const app = await NestFactory.create(
+    { module: class SoundgoodService {}, imports: [EventingModule.forRoot(options), options.module] },
+    { logger, bufferLogs: true },
+  );
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+
+  const server = app.get(EventingServer);
+  if (config.EVENT_TRANSPORT === 'knative') {
+    // Raw body: binary content mode may carry any content type.
+    app.use(
+      '/events',
+      express.raw({ type: () => true, limit: '1mb' }),
+      knativeReceiver(server.dispatcher, logger),
+    );
+  }
+  // Deferred, so that the filter is in place before the handlers are wrapped.
+  const microservice = app.connectMicroservice({ strategy: server }, { deferInitialization: true });
+  microservice.useGlobalFilters(new PassThroughRpcErrors());
+
+  const metricsServer = await app.get(EventingMetrics).serve(config.METRICS_PORT);
+  app.getHttpServer().on('close', () => metricsServer.close());
+
+  await app.startAllMicroservices();
+  await app.listen(config.PORT);
+  logger.log(
+    `${service} listening on :${config.PORT} (metrics :${config.METRICS_PORT}, ${config.EVENT_TRANSPORT})`,
+  );
+  return app;
+}
+
+export type { HttpServer };

@@ -1,0 +1,60 @@
+/**
+ * Configuration shared by every service: read once from the environment at start, validated, and
+ * fatal with a message naming each missing or invalid variable. Services add theirs with `defineConfig`.
+ */
+import { z } from 'zod';
+
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const baseShape = {
+  PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).default(9464),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  EVENT_TRANSPORT: z.enum(['kafka', 'knative']),
+  KAFKA_BROKERS: z.string().min(1).optional(),
+  KAFKA_TOPIC: z.string().min(1).default('soundgood.events'),
+  KAFKA_DEAD_LETTER_TOPIC: z.string().min(1).default('soundgood.dead-letters'),
+  K_SINK: z.url().optional(),
+  EVENT_MAX_ATTEMPTS: positiveInt(5),
+  EVENT_RETRY_BACKOFF_MS: positiveInt(200),
+  OUTBOX_POLL_INTERVAL_MS: positiveInt(1000),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  DEPLOYMENT_ENVIRONMENT: z.string().default('local'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().optional(),
+};
+
+/** A service's config schema: the shared variables plus its own. */
+export function defineConfig<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.object({ ...baseShape, ...shape }).superRefine((parsed, ctx) => {
+    const config = parsed as { EVENT_TRANSPORT: string; KAFKA_BROKERS?: string; K_SINK?: string };
+    if (config.EVENT_TRANSPORT === 'kafka' && !config.KAFKA_BROKERS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_BROKERS'],
+        message: 'required when EVENT_TRANSPORT=kafka',
+      });
+    }
+    if (config.EVENT_TRANSPORT === 'knative' && !config.K_SINK) {
+      ctx.addIssue({ code: 'custom', path: ['K_SINK'], message: 'required when EVENT_TRANSPORT=knative' });
+    }
+  });
+}
+
+export const baseConfigSchema = defineConfig({});
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws a ConfigError that names every bad variable. */
+export function loadConfig<Schema extends z.ZodType<BaseConfig>>(
+  schema: Schema,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<Schema> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`,
+  );
+  throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+}

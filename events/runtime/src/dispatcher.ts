@@ -1,0 +1,123 @@
+import type { LoggerService } from '@nestjs/common';
+import type { MessageHandler } from '@nestjs/microservices';
+import { BaseRpcContext } from '@nestjs/microservices';
+import { type ServiceName, type Subscription, subscriptionsOf } from '@soundgood/event-catalog';
+import type { CloudEvent } from 'cloudevents';
+import { isObservable, lastValueFrom } from 'rxjs';
+import type { EventingDatabase, SqlExecutor } from './database.js';
+import { InvalidEventError, validateIncoming } from './events.js';
+import type { Inbox } from './inbox/inbox.js';
+import type { EventingMetrics } from './metrics.js';
+import type { Outbox } from './outbox/outbox.js';
+
+// A handler may wait on a slow dependency (the payment provider); Prisma's default is 5 s.
+const TRANSACTION_LIMITS = { maxWait: 10_000, timeout: 30_000 };
+
+/** The second argument of every event handler (`@Ctx()`): the event and the open transaction. */
+export class EventContext<Tx extends SqlExecutor = SqlExecutor> extends BaseRpcContext<
+  [CloudEvent<unknown>, Tx]
+> {
+  get event(): CloudEvent<unknown> {
+    return this.args[0];
+  }
+
+  /** The transaction in which the event is recorded in the inbox: do the handler's writes in it. */
+  get tx(): Tx {
+    return this.args[1];
+  }
+}
+
+export interface DispatchResult {
+  /** The event the handler answered with, if any (for Knative, the HTTP response). */
+  reply?: CloudEvent<unknown>;
+  duplicate: boolean;
+}
+
+/**
+ * Runs the handler of an incoming event exactly once per event: validation against the catalog,
+ * then one transaction holding the inbox record, the handler's writes and its reply. A reply goes
+ * through the outbox on Kafka, and back in the HTTP response on Knative (where the broker publishes
+ * it), remembered in the inbox for a redelivery.
+ */
+export class EventDispatcher {
+  private readonly subscriptions: Map<string, Subscription>;
+
+  constructor(
+    private readonly service: ServiceName,
+    private readonly database: EventingDatabase,
+    private readonly inbox: Inbox,
+    private readonly outbox: Outbox,
+    private readonly replyVia: 'outbox' | 'response',
+    private readonly metrics: EventingMetrics,
+    private readonly logger: LoggerService,
+    private readonly handlerFor: (type: string) => MessageHandler | null,
+  ) {
+    this.subscriptions = new Map(subscriptionsOf(service).map((s) => [s.event.type, s]));
+  }
+
+  /** Fails when a subscription has no handler or a handler has no subscription. */
+  checkHandlers(patterns: Iterable<string>): void {
+    const handled = new Set(patterns);
+    const missing = [...this.subscriptions.keys()].filter((type) => !handled.has(type));
+    const extra = [...handled].filter((type) => !this.subscriptions.has(type));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new Error(
+        `${this.service}: event handlers do not match the catalog's subscriptions` +
+          (missing.length ? `; no @EventPattern handler for ${missing.join(', ')}` : '') +
+          (extra.length ? `; handlers without a subscription in events/catalog: ${extra.join(', ')}` : ''),
+      );
+    }
+  }
+
+  subscriptionFor(type: string): Subscription | undefined {
+    return this.subscriptions.get(type);
+  }
+
+  async dispatch(event: CloudEvent<unknown>): Promise<DispatchResult> {
+    const started = performance.now();
+    try {
+      const result = await this.run(event);
+      this.metrics.consumed.inc({
+        event_type: event.type,
+        outcome: result.duplicate ? 'duplicate' : 'success',
+      });
+      return result;
+    } catch (error) {
+      const outcome = error instanceof InvalidEventError ? 'invalid' : 'error';
+      this.metrics.consumed.inc({ event_type: event.type, outcome });
+      throw error;
+    } finally {
+      this.metrics.handleDuration.observe({ event_type: event.type }, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async run(event: CloudEvent<unknown>): Promise<DispatchResult> {
+    validateIncoming(event);
+    const handler = this.subscriptions.has(event.type) ? this.handlerFor(event.type) : null;
+    if (!handler)
+      throw new InvalidEventError(`${this.service} does not consume events of type ${event.type}`);
+
+    return this.database.$transaction(async (tx) => {
+      if (!(await this.inbox.record(tx, event))) {
+        this.logger.debug?.(
+          `duplicate ${event.type} ${event.id} acknowledged without effects`,
+          'EventDispatcher',
+        );
+        const reply = this.replyVia === 'response' ? await this.inbox.reply(tx, event) : undefined;
+        return { duplicate: true, ...(reply ? { reply } : {}) };
+      }
+      const returned = await handler(event.data, new EventContext([event, tx]));
+      const reply = (
+        isObservable(returned) ? await lastValueFrom(returned, { defaultValue: undefined }) : returned
+      ) as CloudEvent<unknown> | undefined;
+      if (reply) {
+        if (this.replyVia === 'outbox') await this.outbox.add(tx, reply);
+        else {
+          validateIncoming(reply);
+          await this.inbox.saveReply(tx, event, reply);
+        }
+      }
+      return { duplicate: false, ...(reply ? { reply } : {}) };
+    }, TRANSACTION_LIMITS);
+  }
+}

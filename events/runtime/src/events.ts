@@ -1,0 +1,83 @@
+/**
+ * CloudEvents of the catalog: created with their schema checked (publish side) and checked again
+ * when they arrive (receive side). The envelope is the `cloudevents` SDK's CloudEvent.
+ */
+import { randomUUID } from 'node:crypto';
+import { type AnyEvent, type EventData, type EventDefinition, findEvent } from '@soundgood/event-catalog';
+import { CloudEvent } from 'cloudevents';
+
+/** An event that can never be handled: not retried (Knative: 4xx; Kafka: straight to dead letters). */
+export class InvalidEventError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 415 = 400,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown by a handler for an event that it can never handle; every other error is retried. */
+export class PermanentEventError extends Error {}
+
+export interface EventOptions {
+  /** The aggregate the event is about (the rental id): the Kafka record key, for per-rental order. */
+  partitionKey: string;
+  subject?: string;
+}
+
+function schemaProblems(definition: AnyEvent | EventDefinition, data: unknown): string | undefined {
+  const result = definition.schema.safeParse(data);
+  if (result.success) return undefined;
+  return result.error.issues
+    .map((issue) => `${issue.path.join('.') || '(data)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Builds an event of a catalog type; throws when the data does not match the type's schema. */
+export function createEvent<E extends EventDefinition>(
+  definition: E,
+  data: EventData<E>,
+  options: EventOptions,
+): CloudEvent<EventData<E>> {
+  const problems = schemaProblems(definition, data);
+  if (problems) throw new Error(`refusing to publish ${definition.type} with invalid data: ${problems}`);
+  return new CloudEvent<EventData<E>>({
+    id: randomUUID(),
+    type: definition.type,
+    source: definition.source,
+    specversion: '1.0',
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    partitionkey: options.partitionKey,
+    ...(options.subject ? { subject: options.subject } : {}),
+    data,
+  });
+}
+
+/** Checks an incoming event against the catalog; returns its definition or throws InvalidEventError. */
+export function validateIncoming(event: CloudEvent<unknown>): AnyEvent {
+  try {
+    event.validate();
+  } catch (error) {
+    const details = (error as { errors?: unknown }).errors;
+    throw new InvalidEventError(
+      `not a valid CloudEvent: ${(error as Error).message}${details ? ` ${JSON.stringify(details)}` : ''}`,
+    );
+  }
+  const definition = findEvent(event.type);
+  if (!definition)
+    throw new InvalidEventError(`unknown event type "${event.type}": not in the Soundgood event catalog`);
+  const problems = schemaProblems(definition, event.data);
+  if (problems)
+    throw new InvalidEventError(`data of ${event.type} (id ${event.id}) fails its schema: ${problems}`);
+  return definition;
+}
+
+/** Plain object form, as stored in the outbox and the inbox (CloudEvents JSON format). */
+export function toStructured(event: CloudEvent<unknown>): Record<string, unknown> {
+  return event.toJSON() as Record<string, unknown>;
+}
+
+export function fromStructured(json: unknown): CloudEvent<unknown> {
+  return new CloudEvent(json as Record<string, unknown> & { type: string; source: string }, false);
+}

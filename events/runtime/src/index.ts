@@ -1,0 +1,33 @@
+export { runService, type ServiceOptions } from './bootstrap.js';
+export {
+  type BaseConfig,
+  baseConfigSchema,
+  ConfigError,
+  defineConfig,
+  loadConfig,
+  positiveInt,
+} from './config.js';
+export { EVENTING_DATABASE, type EventingDatabase, type SqlExecutor } from './database.js';
+export { type DispatchResult, EventContext, EventDispatcher } from './dispatcher.js';
+export { EventingModule } from './eventing.module.js';
+export {
+  createEvent,
+  type EventOptions,
+  fromStructured,
+  InvalidEventError,
+  PermanentEventError,
+  toStructured,
+  validateIncoming,
+} from './events.js';
+export { Inbox } from './inbox/inbox.js';
+export { KafkaPublisher } from './kafka/kafka.publisher.js';
+export { fromKafkaRecord, headerText, toKafkaRecord } from './kafka/kafka.records.js';
+export { KafkaSubscriber } from './kafka/kafka.subscriber.js';
+export { KnativePublisher } from './knative/knative.publisher.js';
+export { EventingMetrics } from './metrics.js';
+export { Outbox } from './outbox/outbox.js';
+export { OutboxRelay } from './outbox/outbox.relay.js';
+export { databaseFor } from './prisma.js';
+export type { EventPublisher } from './publisher.js';
+export { EventingServer } from './server.js';
+export { CONFIG } from './tokens.js';

@@ -1,0 +1,38 @@
+import type { CloudEvent } from 'cloudevents';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import type { EventPublisher } from '../publisher.js';
+import { toKafkaRecord } from './kafka.records.js';
+
+/** Publishes to the events topic; idempotent producer, acks from all in-sync replicas. */
+export class KafkaPublisher implements EventPublisher {
+  private readonly producer: Producer;
+
+  constructor(
+    kafka: Kafka,
+    private readonly topic: string,
+  ) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+  }
+
+  async publish(events: readonly CloudEvent<unknown>[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.producer.send({ topic: this.topic, acks: -1, messages: events.map(toKafkaRecord) });
+  }
+
+  /** Raw records to another topic (the dead-letter topic, replays). */
+  async sendRecords(topic: string, messages: Message[]): Promise<void> {
+    await this.producer.send({ topic, acks: -1, messages });
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}

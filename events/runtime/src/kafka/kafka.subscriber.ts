@@ -1,0 +1,144 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LoggerService } from '@nestjs/common';
+import type { Subscription } from '@soundgood/event-catalog';
+import type { Consumer, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { EventDispatcher } from '../dispatcher.js';
+import { InvalidEventError, PermanentEventError } from '../events.js';
+import type { EventingMetrics } from '../metrics.js';
+import type { KafkaPublisher } from './kafka.publisher.js';
+import { fromKafkaRecord, headerText } from './kafka.records.js';
+
+export interface SubscriberOptions {
+  topic: string;
+  deadLetterTopic: string;
+  maxAttempts: number;
+  backoffMs: number;
+}
+
+/**
+ * One consumer group per catalog subscription, reading the whole events topic and keeping the
+ * records whose `ce_type` matches, as a Knative Trigger filters a broker. A failing event is retried
+ * with exponential backoff, then sent to the dead-letter topic, so a poison record holds its
+ * partition for a bounded time only; an invalid one goes there at once.
+ */
+export class KafkaSubscriber {
+  private readonly consumer: Consumer;
+  private joined = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly subscription: Subscription,
+    private readonly options: SubscriberOptions,
+    private readonly dispatcher: EventDispatcher,
+    private readonly publisher: KafkaPublisher,
+    private readonly metrics: EventingMetrics,
+    private readonly logger: LoggerService,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: KafkaSubscriber.groupId(options.topic, subscription),
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      this.joined = true;
+    });
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      this.joined = false;
+      this.logger.error(
+        `${subscription.name}: consumer crashed: ${event.payload.error.message}`,
+        undefined,
+        'Kafka',
+      );
+    });
+  }
+
+  static groupId(topic: string, subscription: Subscription): string {
+    return `${topic}.${subscription.name}`;
+  }
+
+  get ready(): boolean {
+    return this.joined;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    // A new group starts at the beginning: events published before its first start are not lost.
+    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
+    await this.consumer.run({
+      partitionsConsumedConcurrently: 3,
+      eachMessage: (payload) => this.handle(payload),
+    });
+  }
+
+  /** Finishes the records in hand, commits their offsets and leaves the group. */
+  async stop(): Promise<void> {
+    this.joined = false;
+    await this.consumer.disconnect();
+  }
+
+  private async handle({ message, heartbeat }: EachMessagePayload): Promise<void> {
+    if (headerText(message.headers, 'ce_type') !== this.subscription.event.type) return;
+    let event: ReturnType<typeof fromKafkaRecord>;
+    try {
+      event = fromKafkaRecord(message);
+    } catch (error) {
+      await this.deadLetter(message, 400, `not a valid CloudEvent: ${describe(error)}`);
+      return;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.dispatcher.dispatch(event);
+        return;
+      } catch (error) {
+        const permanent = error instanceof InvalidEventError || error instanceof PermanentEventError;
+        if (permanent || attempt >= this.options.maxAttempts) {
+          await this.deadLetter(message, permanent ? 400 : 500, describe(error));
+          return;
+        }
+        this.logger.warn?.(
+          `${this.subscription.name}: ${event.type} ${event.id} failed (attempt ${attempt}/${this.options.maxAttempts}): ${describe(error)}`,
+          'Kafka',
+        );
+        await sleep(this.options.backoffMs * 2 ** (attempt - 1));
+        await heartbeat();
+      }
+    }
+  }
+
+  /**
+   * The record as it was, plus the extensions Knative adds when it dead-letters an event:
+   * knativeerrordest, knativeerrorcode, knativeerrordata (base64).
+   * https://knative.dev/docs/eventing/event-delivery/#configuring-subscription-event-delivery
+   */
+  private async deadLetter(message: KafkaMessage, code: number, reason: string): Promise<void> {
+    const type = headerText(message.headers, 'ce_type') ?? 'unknown';
+    this.logger.error(
+      `${this.subscription.name}: ${type} sent to ${this.options.deadLetterTopic}: ${reason}`,
+      undefined,
+      'Kafka',
+    );
+    await this.publisher.sendRecords(this.options.deadLetterTopic, [
+      {
+        key: message.key,
+        value: message.value,
+        headers: {
+          ...message.headers,
+          ce_knativeerrordest: `kafka://${this.options.topic}/${this.subscription.name}`,
+          ce_knativeerrorcode: String(code),
+          ce_knativeerrordata: Buffer.from(reason).toString('base64'),
+        },
+      },
+    ]);
+    this.metrics.deadLettered.inc({ event_type: type, subscription: this.subscription.name });
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const details = (error as { errors?: unknown }).errors;
+    return details ? `${error.message} ${JSON.stringify(details)}` : error.message;
+  }
+  if (error && typeof error === 'object' && 'message' in error) return String(error.message);
+  return String(error);
+}

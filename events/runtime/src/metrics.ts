@@ -1,0 +1,71 @@
+/**
+ * Prometheus metrics of a service, served on their own port (`http-metrics`). One registry per
+ * service process; the service adds its own metrics to it.
+ */
+import { createServer, type Server } from 'node:http';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+export type ConsumeOutcome = 'success' | 'duplicate' | 'error' | 'invalid';
+
+export class EventingMetrics {
+  readonly registry = new Registry();
+
+  /** Flagger's event-handling success rate: (success + duplicate) / all. */
+  readonly consumed = new Counter({
+    name: 'soundgood_events_consumed_total',
+    help: 'Events handled, by type and outcome (error = will be retried, invalid = never retried).',
+    labelNames: ['event_type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly published = new Counter({
+    name: 'soundgood_events_published_total',
+    help: 'Events published by the outbox relay, by type.',
+    labelNames: ['event_type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxLag = new Histogram({
+    name: 'soundgood_outbox_lag_seconds',
+    help: 'Time from the commit of an outbox row to its publication.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly deadLettered = new Counter({
+    name: 'soundgood_dead_letters_total',
+    help: 'Events sent to the dead-letter topic, by type and subscription.',
+    labelNames: ['event_type', 'subscription'] as const,
+    registers: [this.registry],
+  });
+
+  readonly handleDuration = new Histogram({
+    name: 'soundgood_event_handle_duration_seconds',
+    help: 'Time to handle one event, including its transaction.',
+    labelNames: ['event_type'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor(service: string) {
+    this.registry.setDefaultLabels({ service });
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  serve(port: number): Promise<Server> {
+    const server = createServer((req, res) => {
+      if (req.method !== 'GET' || req.url !== '/metrics') {
+        res.writeHead(404).end('not found: metrics are at GET /metrics\n');
+        return;
+      }
+      this.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        (error: Error) => res.writeHead(500).end(error.message),
+      );
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, () => resolve(server));
+    });
+  }
+}

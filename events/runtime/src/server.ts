@@ -1,0 +1,139 @@
+import type { LoggerService } from '@nestjs/common';
+import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { type ServiceName, subscriptionsOf } from '@soundgood/event-catalog';
+import { Kafka, logLevel } from 'kafkajs';
+import type { BaseConfig } from './config.js';
+import type { EventingDatabase } from './database.js';
+import { EventDispatcher } from './dispatcher.js';
+import { Inbox } from './inbox/inbox.js';
+import { KafkaPublisher } from './kafka/kafka.publisher.js';
+import { KafkaSubscriber } from './kafka/kafka.subscriber.js';
+import { KnativePublisher } from './knative/knative.publisher.js';
+import type { EventingMetrics } from './metrics.js';
+import { Outbox } from './outbox/outbox.js';
+import { OutboxRelay } from './outbox/outbox.relay.js';
+import type { EventPublisher } from './publisher.js';
+
+export interface EventingServerOptions {
+  service: ServiceName;
+  config: BaseConfig;
+  database: EventingDatabase;
+  outbox: Outbox;
+  metrics: EventingMetrics;
+  logger: LoggerService;
+}
+
+/**
+ * The NestJS transport for Soundgood's CloudEvents: handlers are plain `@EventPattern(<type>)`
+ * methods, whichever transport `EVENT_TRANSPORT` selects.
+ * - kafka: a consumer group per catalog subscription on the events topic; publishes to that topic.
+ * - knative: Triggers POST to `/events` (mounted by runService); publishes to the broker (`K_SINK`).
+ * It also runs the outbox relay, which is how every service publishes.
+ */
+export class EventingServer extends Server implements CustomTransportStrategy {
+  readonly dispatcher: EventDispatcher;
+  private readonly kafka?: Kafka;
+  private readonly publisher: EventPublisher;
+  private readonly relay: OutboxRelay;
+  private subscribers: KafkaSubscriber[] = [];
+  private listening = false;
+
+  constructor(private readonly options: EventingServerOptions) {
+    super();
+    const { config, service, metrics, logger } = options;
+    const kafkaMode = config.EVENT_TRANSPORT === 'kafka';
+    if (kafkaMode) {
+      this.kafka = new Kafka({
+        clientId: `soundgood-${service}`,
+        brokers: (config.KAFKA_BROKERS as string).split(','),
+        logLevel: logLevel.WARN,
+        logCreator:
+          () =>
+          ({ level, log }) => {
+            const text = `${log.message}${log.error ? `: ${log.error}` : ''}`;
+            if (level <= logLevel.ERROR) logger.error(text, undefined, 'kafkajs');
+            else logger.warn?.(text, 'kafkajs');
+          },
+      });
+      this.publisher = new KafkaPublisher(this.kafka, config.KAFKA_TOPIC);
+    } else {
+      this.publisher = new KnativePublisher(config.K_SINK as string);
+    }
+    this.dispatcher = new EventDispatcher(
+      service,
+      options.database,
+      new Inbox(),
+      options.outbox,
+      kafkaMode ? 'outbox' : 'response',
+      metrics,
+      logger,
+      (type) => this.getHandlerByPattern(type),
+    );
+    this.relay = new OutboxRelay({
+      databaseUrl: config.DATABASE_URL,
+      publisher: this.publisher,
+      logger,
+      pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+      onPublished: (events) => {
+        for (const { type, lagMs } of events) {
+          metrics.published.inc({ event_type: type });
+          metrics.outboxLag.observe(lagMs / 1000);
+        }
+      },
+    });
+  }
+
+  /** Ready when the relay runs and, on Kafka, every subscription's consumer has joined its group. */
+  get ready(): boolean {
+    return this.listening && this.subscribers.every((s) => s.ready);
+  }
+
+  async listen(callback: (error?: unknown) => void): Promise<void> {
+    try {
+      this.dispatcher.checkHandlers(this.messageHandlers.keys());
+      await this.publisher.connect();
+      await this.relay.start();
+      if (this.kafka) {
+        const { config } = this.options;
+        this.subscribers = subscriptionsOf(this.options.service).map(
+          (subscription) =>
+            new KafkaSubscriber(
+              this.kafka as Kafka,
+              subscription,
+              {
+                topic: config.KAFKA_TOPIC,
+                deadLetterTopic: config.KAFKA_DEAD_LETTER_TOPIC,
+                maxAttempts: config.EVENT_MAX_ATTEMPTS,
+                backoffMs: config.EVENT_RETRY_BACKOFF_MS,
+              },
+              this.dispatcher,
+              this.publisher as KafkaPublisher,
+              this.options.metrics,
+              this.options.logger,
+            ),
+        );
+        await Promise.all(this.subscribers.map((s) => s.start()));
+      }
+      this.listening = true;
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  /** Stops taking events, lets those in hand finish, then stops publishing. */
+  async close(): Promise<void> {
+    this.listening = false;
+    await Promise.all(this.subscribers.map((s) => s.stop()));
+    await this.relay.stop();
+    await this.publisher.disconnect();
+  }
+
+  on(): never {
+    throw new Error('EventingServer has no transport events to listen to');
+  }
+
+  unwrap<T>(): T {
+    return (this.kafka ?? this.publisher) as T;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Helpers for tests of Soundgood services against the real infrastructure: free ports, a stand-in
+ * for the Knative broker ingress (`K_SINK`), posting CloudEvents like a Trigger does, Kafka topics.
+ * Imported as `@soundgood/eventing/testing`; not used at run time.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type CloudEvent, HTTP } from 'cloudevents';
+import { Kafka, logLevel } from 'kafkajs';
+
+export function requireEnv(name: 'DATABASE_URL' | 'KAFKA_BROKERS'): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(
+      `${name} is not set: run the tests with \`npm test\` at the repository root, which starts Kafka and PostgreSQL`,
+    );
+  }
+  return value;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+export interface FakeBroker {
+  url: string;
+  /** Every event accepted, in arrival order. */
+  readonly events: CloudEvent<unknown>[];
+  /** The status to answer with (202 = accepted, as the real broker ingress). */
+  status: number;
+  close(): Promise<void>;
+}
+
+/** A stand-in for the Knative broker ingress: accepts CloudEvents by POST, answers `status`. */
+export async function startFakeBroker(): Promise<FakeBroker> {
+  const broker: FakeBroker = {
+    url: '',
+    events: [],
+    status: 202,
+    close: async () => {
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      if (broker.status === 202) {
+        const body = Buffer.concat(chunks).toString('utf8');
+        broker.events.push(HTTP.toEvent({ headers: req.headers, body }) as CloudEvent<unknown>);
+      }
+      res.writeHead(broker.status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  broker.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  return broker;
+}
+
+export interface PostResult {
+  status: number;
+  /** The reply event, when the answer carries one. */
+  reply?: CloudEvent<unknown>;
+  /** The error message of a 4xx/5xx answer. */
+  error?: string;
+}
+
+/** POSTs an event as a Knative Trigger would, in binary (default) or structured content mode. */
+export async function postEvent(
+  url: string,
+  event: CloudEvent<unknown>,
+  mode: 'binary' | 'structured' = 'binary',
+): Promise<PostResult> {
+  const message = mode === 'binary' ? HTTP.binary(event) : HTTP.structured(event);
+  return postRaw(url, message.headers as Record<string, string>, message.body as string);
+}
+
+export async function postRaw(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<PostResult> {
+  const response = await fetch(url, { method: 'POST', headers, body });
+  const text = await response.text();
+  const received = Object.fromEntries(response.headers.entries());
+  if (response.status === 200 && received['ce-id']) {
+    return { status: 200, reply: HTTP.toEvent({ headers: received, body: text }) as CloudEvent<unknown> };
+  }
+  const error = text ? (JSON.parse(text) as { error?: string }).error : undefined;
+  return { status: response.status, ...(error ? { error } : {}) };
+}
+
+export function testKafka(brokers = requireEnv('KAFKA_BROKERS')): Kafka {
+  return new Kafka({ clientId: 'soundgood-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+}
+
+/** Creates fresh topics (Kafka's auto-create is off, as in production). */
+export async function createTopics(kafka: Kafka, topics: string[], partitions = 3): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
