@@ -36,16 +36,16 @@ export type EventData<E extends EventDefinition> = z.infer<E['schema']>;
  * names the type; `producer` is who sends it, which names the source. Commands are sent by the
  * rentals orchestrator into a participant's domain; facts are sent by their own domain.
  */
-function defineEvent<Schema extends z.ZodType>(
-  domain: ServiceName,
-  name: string,
+function defineEvent<const Domain extends ServiceName, const Name extends string, Schema extends z.ZodType>(
+  domain: Domain,
+  name: Name,
   kind: EventKind,
   description: string,
   schema: Schema,
-): EventDefinition<Schema> {
+): EventDefinition<Schema> & { readonly type: `dev.soundgood.${Domain}.${Name}.v1` } {
   const producer: ServiceName = kind === 'command' ? 'rentals' : domain;
   return {
-    type: `dev.soundgood.${domain}.${name}.v1`,
+    type: `dev.soundgood.${domain}.${name}.v1` as const,
     source: `/soundgood/${producer}`,
     kind,
     producer,
@@ -211,6 +211,9 @@ export const events = {
 
 export type EventName = keyof typeof events;
 export type AnyEvent = (typeof events)[EventName];
+
+/** Data type by event type: `@EventPattern<EventMap>(events.x.type)` types the handler's payload. */
+export type EventMap = { [E in AnyEvent as E['type']]: EventData<E> };
 
 export interface Subscription {
   /** Unique; the Knative Trigger's name and, locally, the Kafka consumer group's suffix. */

@@ -8,6 +8,12 @@ export {
   positiveInt,
 } from './config.js';
 export { EVENTING_DATABASE, type EventingDatabase, type SqlExecutor } from './database.js';
+export {
+  type DeadLetter,
+  listDeadLetters,
+  originalEvent,
+  originalRecord,
+} from './dead-letters/dead-letters.js';
 export { type DispatchResult, EventContext, EventDispatcher } from './dispatcher.js';
 export { EventingModule } from './eventing.module.js';
 export {

@@ -51,7 +51,7 @@ export class EventingServer extends Server implements CustomTransportStrategy {
           () =>
           ({ level, log }) => {
             const text = `${log.message}${log.error ? `: ${log.error}` : ''}`;
-            if (level <= logLevel.ERROR) logger.error(text, undefined, 'kafkajs');
+            if (level <= logLevel.ERROR) logger.error(text, 'kafkajs');
             else logger.warn?.(text, 'kafkajs');
           },
       });

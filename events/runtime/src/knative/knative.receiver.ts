@@ -16,7 +16,7 @@ import { InvalidEventError, PermanentEventError } from '../events.js';
 export function knativeReceiver(dispatcher: EventDispatcher, logger: LoggerService) {
   return async (req: Request, res: Response): Promise<void> => {
     const fail = (status: number, message: string) => {
-      if (status >= 500) logger.error(message, undefined, 'Knative');
+      if (status >= 500) logger.error(message, 'Knative');
       else logger.warn?.(`rejected with ${status}: ${message}`, 'Knative');
       res.status(status).json({ error: message });
     };

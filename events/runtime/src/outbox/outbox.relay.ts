@@ -95,8 +95,7 @@ export class OutboxRelay {
       }
     } catch (error) {
       const message = (error as Error).message;
-      if (message !== this.lastError)
-        this.options.logger.error(`outbox relay: ${message}`, undefined, 'OutboxRelay');
+      if (message !== this.lastError) this.options.logger.error(`outbox relay: ${message}`, 'OutboxRelay');
       this.lastError = message;
     }
   }
