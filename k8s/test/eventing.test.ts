@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { events, subscriptions } from '@soundgood/event-catalog';
+import { describe, expect, it } from 'vitest';
+import { environments, isKind, type K8sObject, kustomize, parseYamlObjects } from './lib/manifests.js';
+import { deadLettersGoToKafkaSink, triggerSubscribersExist, triggersAgainstCatalog } from './lib/policies.js';
+
+const fixture = (name: string) =>
+  parseYamlObjects(readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8'));
+
+describe.each(environments)('eventing in %s', (env) => {
+  const app = kustomize(`k8s/environments/${env}/apps`);
+
+  it('has exactly one Trigger per catalog subscription, filtering on its type and ordered where the catalog says', () => {
+    expect(triggersAgainstCatalog(app, subscriptions)).toEqual([]);
+    expect(app.filter((o) => o.kind === 'Trigger')).toHaveLength(subscriptions.length);
+  });
+
+  it("delivers every Trigger to an existing Service's http port", () => {
+    expect(triggerSubscribersExist(app)).toEqual([]);
+  });
+
+  it('sends dead letters of the broker and of every Trigger to the soundgood.dead-letters KafkaSink', () => {
+    expect(deadLettersGoToKafkaSink(app)).toEqual([]);
+  });
+
+  it('points every service at the Kafka broker ingress of its own Broker', () => {
+    const broker = app.find((o) => isKind(o, 'eventing.knative.dev/v1', 'Broker')) as K8sObject;
+    expect(broker.metadata.annotations?.['eventing.knative.dev/broker.class']).toBe('Kafka');
+    const ingress = `http://kafka-broker-ingress.knative-eventing.svc.cluster.local/${broker.metadata.namespace}/${broker.metadata.name}`;
+    for (const d of app.filter((o) => o.kind === 'Deployment')) {
+      const env = Object.fromEntries(
+        d.spec.template.spec.containers[0].env.map((e: { name: string }) => [e.name, e]),
+      );
+      expect(env.K_SINK?.value, d.metadata.name).toBe(ingress);
+      expect(env.EVENT_TRANSPORT?.value, d.metadata.name).toBe('knative');
+    }
+  });
+
+  it("probes each canary with an event type the service subscribes to, from the type's catalog source", () => {
+    for (const canary of app.filter((o) => o.kind === 'Canary')) {
+      const service = canary.metadata.name;
+      const consumed = new Set<string>(
+        subscriptions.filter((s) => s.service === service).map((s) => s.event.type),
+      );
+      const commands = canary.spec.analysis.webhooks
+        .map((w: { metadata: { cmd: string } }) => w.metadata.cmd)
+        .join('\n');
+      const types = [...commands.matchAll(/ce-type: ([\w.]+)/g)].map((m) => m[1] as string);
+      expect(types.length, service).toBeGreaterThan(0);
+      for (const type of types) {
+        expect(consumed.has(type), `${service} consumes ${type}`).toBe(true);
+        expect(commands).toContain(
+          `ce-source: ${Object.values(events).find((e) => e.type === type)?.source}`,
+        );
+      }
+    }
+  });
+});
+
+describe('the eventing checks catch broken manifests', () => {
+  const app = kustomize('k8s/environments/production/apps');
+
+  it('reports a subscription whose Trigger is missing', () => {
+    const withoutOne = app.filter(
+      (o) => !(o.kind === 'Trigger' && o.metadata.name === 'billing-payment-charge'),
+    );
+    expect(triggersAgainstCatalog(withoutOne, subscriptions)).toEqual([
+      'subscription billing-payment-charge has no Trigger',
+    ]);
+  });
+
+  it('reports a Trigger that matches no subscription, a wrong type and a missing subscriber', () => {
+    const broken = fixture('triggers-broken.yaml');
+    const [invented, wrongType] = broken as [K8sObject, K8sObject];
+    expect(triggersAgainstCatalog([...app, invented], subscriptions)).toEqual([
+      'Trigger billing-payment-invented matches no subscription of the catalog',
+    ]);
+    const overridden = [...app.filter((o) => o.metadata.name !== 'students-slot-reserve'), wrongType];
+    expect(triggersAgainstCatalog(overridden, subscriptions)).toEqual([
+      'Trigger students-slot-reserve filters type dev.soundgood.students.slot.reserved.v1, the catalog says dev.soundgood.students.slot.reserve.v1',
+    ]);
+    expect(triggerSubscribersExist(broken)).toEqual([
+      'Trigger billing-payment-invented: subscriber Service payments does not exist',
+      'Trigger students-slot-reserve: subscriber Service students does not exist',
+    ]);
+  });
+
+  it('reports a Trigger without a dead-letter sink', () => {
+    expect(deadLettersGoToKafkaSink(fixture('triggers-broken.yaml'))).toEqual([
+      'Trigger billing-payment-invented has no KafkaSink as dead-letter sink',
+      'Trigger students-slot-reserve has no KafkaSink as dead-letter sink',
+    ]);
+  });
+});
