@@ -52,7 +52,12 @@ function readState(): State | undefined {
   return kafkaUp && pgUp ? state : undefined;
 }
 
-async function waitForPort(port: number, what: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+async function waitForPort(
+  port: number,
+  what: string,
+  timeoutMs: number,
+  child?: ChildProcess,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child && child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`);
@@ -76,7 +81,15 @@ function kafkaLibs(): string {
     const pom = join(root, 'scripts', 'kafka', 'pom.xml');
     const result = spawnSync(
       'mvn',
-      ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'],
+      [
+        '-q',
+        '-B',
+        '-f',
+        pom,
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${libs}`,
+        '-DincludeScope=runtime',
+      ],
       { stdio: 'inherit' },
     );
     if (result.status !== 0) throw new Error('mvn could not resolve the Kafka jars (is Maven installed?)');
@@ -95,7 +108,8 @@ async function startKafka(): Promise<number> {
     .replaceAll('@DATA_DIR@', dataDir);
   const propertiesFile = join(stateDir, 'server.properties');
   writeFileSync(propertiesFile, properties);
-  const java = (args: string[]) => execFileSync('java', ['-cp', classpath, ...args], { encoding: 'utf8' }).trim();
+  const java = (args: string[]) =>
+    execFileSync('java', ['-cp', classpath, ...args], { encoding: 'utf8' }).trim();
   const clusterId = java(['kafka.tools.StorageTool', 'random-uuid']);
   java(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--standalone']);
 
@@ -131,12 +145,16 @@ function pgBinDir(): string {
     const bin = join(base, String(version), 'bin');
     if (existsSync(join(bin, 'initdb'))) return bin;
   }
-  throw new Error('no PostgreSQL server found under /usr/lib/postgresql (apt-get install postgresql), or set DATABASE_URL');
+  throw new Error(
+    'no PostgreSQL server found under /usr/lib/postgresql (apt-get install postgresql), or set DATABASE_URL',
+  );
 }
 
 /** PostgreSQL refuses to run as root: as root, run its programs as the postgres user. */
 function asPgUser(command: string, args: string[]): string[] {
-  return process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', command, ...args] : [command, ...args];
+  return process.getuid?.() === 0
+    ? ['runuser', '-u', 'postgres', '--', command, ...args]
+    : [command, ...args];
 }
 
 function runPg(command: string, args: string[]): void {
@@ -150,7 +168,8 @@ async function startPostgres(): Promise<string> {
   // In the temp dir: the postgres user must reach it, whoever owns the checkout.
   const dir = join(tmpdir(), `soundgood-pg-${pgPort}`);
   const dataDir = join(dir, 'data');
-  if (existsSync(join(dataDir, 'postmaster.pid'))) runPg(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', 'stop']);
+  if (existsSync(join(dataDir, 'postmaster.pid')))
+    runPg(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', 'stop']);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   if (process.getuid?.() === 0) execFileSync('chown', ['postgres', dir]);
@@ -170,20 +189,27 @@ async function startPostgres(): Promise<string> {
 }
 
 async function createTopics(brokers: string, topics: string[]): Promise<void> {
-  const admin = new Kafka({ clientId: 'soundgood-infra', brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({
+    clientId: 'soundgood-infra',
+    brokers: brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length > 0) {
-      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: 3 })) });
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({ topic, numPartitions: 3 })),
+      });
     }
   } finally {
     await admin.disconnect();
   }
 }
 
-async function up(): Promise<{ state: State; startedNow: boolean }> {
+export async function up(): Promise<{ state: State; startedNow: boolean }> {
   const running = readState();
   if (running) return { state: running, startedNow: false };
   mkdirSync(stateDir, { recursive: true });
@@ -212,7 +238,7 @@ async function up(): Promise<{ state: State; startedNow: boolean }> {
   return { state, startedNow: true };
 }
 
-async function down(state = readState()): Promise<void> {
+export async function down(state = readState()): Promise<void> {
   if (!state) return;
   const { kafkaPid, pgDataDir } = state.started;
   if (kafkaPid && alive(kafkaPid)) {

@@ -37,3 +37,4 @@ export { databaseFor } from './prisma.js';
 export type { EventPublisher } from './publisher.js';
 export { EventingServer } from './server.js';
 export { CONFIG } from './tokens.js';
+export { validationPipe } from './validation.js';

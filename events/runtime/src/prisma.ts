@@ -26,5 +26,6 @@ export function databaseFor<C extends PrismaClientClass>(PrismaClient: C) {
     }
   }
   Inject(CONFIG)(Database, undefined, 0);
-  return Database;
+  // Typed as the service's own client, so that its transactions have the service's models.
+  return Database as unknown as C;
 }

@@ -1,0 +1,85 @@
+// The five Soundgood services as separate processes on the kafka transport: used by `npm start`
+// and by the end-to-end tests. Each service gets its own database on the given PostgreSQL server.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+export const serviceNames = ['rentals', 'students', 'inventory', 'billing', 'notifications'] as const;
+export type ServiceName = (typeof serviceNames)[number];
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface ServiceProcess {
+  name: ServiceName;
+  url: string;
+  metricsUrl: string;
+  env: Record<string, string>;
+  child?: ChildProcess;
+  /** The last lines the process wrote, for a failing test's message. */
+  output: string[];
+}
+
+export interface StartOptions {
+  env: Record<string, string>;
+  /** Prints each log line, prefixed with the service name. */
+  echo?: boolean;
+}
+
+/** Starts one service and waits until its /readyz answers 200. */
+export async function startService(service: ServiceProcess, options: { echo?: boolean } = {}): Promise<void> {
+  const child = spawn(process.execPath, [join(root, 'services', service.name, 'dist', 'main.js')], {
+    env: { ...process.env, ...service.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  service.child = child;
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line) continue;
+      service.output.push(line);
+      if (service.output.length > 200) service.output.shift();
+      if (options.echo) process.stdout.write(`${service.name.padEnd(13)}| ${line}\n`);
+    }
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`${service.name} exited with ${child.exitCode}:\n${service.output.slice(-20).join('\n')}`);
+    }
+    const ready = await fetch(`${service.url}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ready) return;
+    await sleep(200);
+  }
+  throw new Error(`${service.name} was not ready within 60 s:\n${service.output.slice(-20).join('\n')}`);
+}
+
+/** SIGTERM (graceful), or SIGKILL to simulate a crash. */
+export async function stopService(service: ServiceProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const child = service.child;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function describeService(
+  name: ServiceName,
+  port: number,
+  metricsPort: number,
+  env: Record<string, string>,
+): ServiceProcess {
+  return {
+    name,
+    url: `http://127.0.0.1:${port}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    env: { ...env, PORT: String(port), METRICS_PORT: String(metricsPort), OTEL_SERVICE_NAME: name },
+    output: [],
+  };
+}

@@ -1,0 +1,80 @@
+import { Controller, Get } from '@nestjs/common';
+import { z } from 'zod';
+import { sagaQuery } from '../inspect-rentals/inspect-rentals.http.controller.js';
+import { rentInstrumentBody } from '../rent-instrument/rent-instrument.http.controller.js';
+
+const error = { description: 'the problem, naming each wrong field', content: { 'application/json': {} } };
+const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+
+/** The OpenAPI 3.1 document of the rentals API; request schemas come from the zod schemas in use. */
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: { title: 'Soundgood rentals', version: '1.0.0', description: 'Rent instruments; follow each rental’s saga.' },
+  paths: {
+    '/rentals': {
+      post: {
+        summary: 'Rent an instrument: starts the rent-instrument saga',
+        parameters: [
+          {
+            name: 'Idempotency-Key',
+            in: 'header',
+            required: false,
+            description: 'a retry with the same key returns the same rental',
+            schema: { type: 'string', maxLength: 200 },
+          },
+        ],
+        requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(rentInstrumentBody) } } },
+        responses: {
+          '202': { description: 'accepted: PENDING; the Location header names the rental' },
+          '400': error,
+          '409': { description: 'Idempotency-Key reused for a different request' },
+        },
+      },
+    },
+    '/rentals/{id}': {
+      get: {
+        summary: 'A rental, its saga and the saga’s history (each step, its times, outcome and reason)',
+        parameters: [id],
+        responses: { '200': { description: 'the rental' }, '400': error, '404': { description: 'unknown rental' } },
+      },
+    },
+    '/rentals/{id}/terminate': {
+      post: {
+        summary: 'End an active rental; frees its instrument and slot',
+        parameters: [id],
+        responses: {
+          '200': { description: 'TERMINATED' },
+          '404': { description: 'unknown rental' },
+          '409': { description: 'the rental is not CONFIRMED' },
+        },
+      },
+    },
+    '/sagas': {
+      get: {
+        summary: 'Sagas in flight, stuck (past their deadline), failed, completed or rejected; stalest first',
+        parameters: Object.entries(z.toJSONSchema(sagaQuery).properties ?? {}).map(([name, schema]) => ({
+          name,
+          in: 'query',
+          required: false,
+          schema,
+        })),
+        responses: { '200': { description: 'the sagas' }, '400': error },
+      },
+    },
+    '/healthz': { get: { summary: 'liveness', responses: { '200': { description: 'alive' } } } },
+    '/readyz': {
+      get: {
+        summary: 'readiness: database and event transport connected',
+        responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
+      },
+    },
+  },
+};
+
+@Controller()
+export class OpenApiHttpController {
+  @Get('openapi.json')
+  document() {
+    return openApiDocument;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * The rent-instrument saga, orchestrated: reserve a slot (students) -> reserve the instrument
+ * (inventory) -> charge the first month (billing) -> confirm. When a step fails, is rejected or
+ * passes its deadline, every step that was STARTED is compensated in reverse order (refund, release
+ * the instrument, release the slot): a step whose command went out may still be applied late, and
+ * the participants' compensations leave a tombstone so that a late command applies nothing.
+ * Compensations are retried at each deadline; after SAGA_COMPENSATION_MAX_ATTEMPTS the saga is
+ * FAILED with its cause, for an operator. Every transition is guarded by the saga's version.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { type EventDefinition, events } from '@soundgood/event-catalog';
+import { CONFIG, createEvent, Outbox } from '@soundgood/eventing';
+import type { Config } from '../config.js';
+import type { Tx } from '../database.js';
+import type { Rental, Saga } from '../generated/prisma/client.js';
+
+export type ForwardStep = 'RESERVE_SLOT' | 'RESERVE_INSTRUMENT' | 'CHARGE_PAYMENT';
+export type CompensationStep = 'REFUND_PAYMENT' | 'RELEASE_INSTRUMENT' | 'RELEASE_SLOT';
+export type Step = ForwardStep | CompensationStep;
+
+const forwardSteps: ForwardStep[] = ['RESERVE_SLOT', 'RESERVE_INSTRUMENT', 'CHARGE_PAYMENT'];
+const compensationOf: Record<ForwardStep, CompensationStep> = {
+  RESERVE_SLOT: 'RELEASE_SLOT',
+  RESERVE_INSTRUMENT: 'RELEASE_INSTRUMENT',
+  CHARGE_PAYMENT: 'REFUND_PAYMENT',
+};
+
+/** What a participant answered for a step. */
+export type StepResult =
+  | { ok: true; monthlyFeeCents?: number; currency?: string }
+  | { ok: false; reason: string; message: string };
+
+export class SagaConflictError extends Error {}
+
+@Injectable()
+export class RentInstrumentSaga {
+  constructor(
+    private readonly outbox: Outbox,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  /** Starts the saga of a new PENDING rental, in the transaction that created it. */
+  async start(tx: Tx, rental: Rental): Promise<void> {
+    await tx.saga.create({
+      data: { rentalId: rental.id, status: 'RUNNING', step: 'RESERVE_SLOT', deadlineAt: this.deadline() },
+    });
+    await this.send(tx, rental, 'RESERVE_SLOT', 1);
+  }
+
+  /** A participant answered `step` for this rental. Late or repeated answers change nothing. */
+  async onReply(tx: Tx, rentalId: string, step: Step, result: StepResult): Promise<void> {
+    const saga = await tx.saga.findUnique({ where: { rentalId }, include: { rental: true } });
+    if (!saga) return;
+    const expected = saga.status === 'RUNNING' || saga.status === 'COMPENSATING';
+    if (!expected || saga.step !== step) {
+      await this.history(tx, rentalId, step, 'LATE_REPLY', result.ok ? 'SUCCEEDED' : 'REJECTED', 'answer after the step was over');
+      return;
+    }
+    await this.finishAttempt(tx, rentalId, step, result.ok ? 'SUCCEEDED' : 'REJECTED', result.ok ? null : result.reason);
+    const rental = saga.rental;
+
+    if (saga.status === 'COMPENSATING') {
+      await this.nextCompensation(tx, saga, rental);
+      return;
+    }
+    if (!result.ok) {
+      await this.compensate(tx, saga, rental, result.reason, result.message);
+      return;
+    }
+    if (step === 'RESERVE_INSTRUMENT') {
+      await tx.rental.update({
+        where: { id: rentalId },
+        data: { monthlyFeeCents: result.monthlyFeeCents ?? null, currency: result.currency ?? null },
+      });
+      rental.monthlyFeeCents = result.monthlyFeeCents ?? null;
+      rental.currency = result.currency ?? null;
+    }
+    const next = forwardSteps[forwardSteps.indexOf(step as ForwardStep) + 1];
+    if (next) {
+      await this.transition(tx, saga, { step: next, stepAttempts: 1, deadlineAt: this.deadline() });
+      await this.send(tx, rental, next, 1);
+      return;
+    }
+    await this.confirm(tx, saga, rental);
+  }
+
+  /** The current step's deadline passed: forward, it failed; backward, send it again or give up. */
+  async onDeadline(tx: Tx, rentalId: string): Promise<void> {
+    const saga = await tx.saga.findUnique({ where: { rentalId }, include: { rental: true } });
+    if (!saga?.deadlineAt || saga.deadlineAt.getTime() > Date.now()) return;
+    const step = saga.step as Step;
+    await this.finishAttempt(tx, rentalId, step, 'TIMED_OUT', `no answer within ${this.config.SAGA_STEP_TIMEOUT_MS} ms`);
+    if (saga.status === 'RUNNING') {
+      await this.compensate(tx, saga, saga.rental, `${step}_TIMEOUT`, `${step} got no answer within its deadline`);
+      return;
+    }
+    if (saga.status !== 'COMPENSATING') return;
+    if (saga.stepAttempts >= this.config.SAGA_COMPENSATION_MAX_ATTEMPTS) {
+      const message = `${step} not acknowledged after ${saga.stepAttempts} attempts; needs an operator`;
+      await this.transition(tx, saga, {
+        status: 'FAILED',
+        deadlineAt: null,
+        failureReason: `${step}_FAILED`,
+        failureMessage: message,
+      });
+      await tx.rental.update({ where: { id: rentalId }, data: { status: 'FAILED', reason: `${step}_FAILED`, message } });
+      return;
+    }
+    const attempt = saga.stepAttempts + 1;
+    await this.transition(tx, saga, { stepAttempts: attempt, deadlineAt: this.deadline() });
+    await this.send(tx, saga.rental, step, attempt);
+  }
+
+  private async compensate(tx: Tx, saga: Saga, rental: Rental, reason: string, message: string): Promise<void> {
+    await tx.rental.update({ where: { id: rental.id }, data: { reason, message } });
+    const plan = await this.compensationPlan(tx, rental.id);
+    const first = plan[0];
+    if (!first) {
+      await this.reject(tx, saga, rental, reason, message);
+      return;
+    }
+    await this.transition(tx, saga, {
+      status: 'COMPENSATING',
+      step: first,
+      stepAttempts: 1,
+      deadlineAt: this.deadline(),
+      failureReason: reason,
+      failureMessage: message,
+    });
+    await this.send(tx, rental, first, 1);
+  }
+
+  private async nextCompensation(tx: Tx, saga: Saga, rental: Rental): Promise<void> {
+    const plan = await this.compensationPlan(tx, rental.id);
+    const next = plan[plan.indexOf(saga.step as CompensationStep) + 1];
+    if (!next) {
+      await this.reject(tx, saga, rental, saga.failureReason ?? 'REJECTED', saga.failureMessage ?? '');
+      return;
+    }
+    await this.transition(tx, saga, { step: next, stepAttempts: 1, deadlineAt: this.deadline() });
+    await this.send(tx, rental, next, 1);
+  }
+
+  /**
+   * The compensations due, in order: one for every forward step whose command went out, unless
+   * its participant refused it (then it holds nothing).
+   */
+  private async compensationPlan(tx: Tx, rentalId: string): Promise<CompensationStep[]> {
+    const attempts = await tx.sagaStep.findMany({ where: { rentalId, action: 'EXECUTE' } });
+    return forwardSteps
+      .filter((step) => attempts.some((a) => a.step === step) && !attempts.some((a) => a.step === step && a.outcome === 'REJECTED'))
+      .reverse()
+      .map((step) => compensationOf[step]);
+  }
+
+  private async confirm(tx: Tx, saga: Saga, rental: Rental): Promise<void> {
+    const startsOn = new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+    const endsOn = new Date(startsOn);
+    endsOn.setUTCMonth(endsOn.getUTCMonth() + rental.months);
+    await this.transition(tx, saga, { status: 'COMPLETED', step: 'CONFIRMED', deadlineAt: null });
+    await tx.rental.update({ where: { id: rental.id }, data: { status: 'CONFIRMED', startsOn, endsOn } });
+    await this.outbox.add(
+      tx,
+      createEvent(
+        events.rentalConfirmed,
+        {
+          rentalId: rental.id,
+          studentId: rental.studentId,
+          instrumentId: rental.instrumentId,
+          months: rental.months,
+          startsOn: startsOn.toISOString().slice(0, 10),
+          endsOn: endsOn.toISOString().slice(0, 10),
+          amountCents: rental.monthlyFeeCents ?? 0,
+          currency: rental.currency ?? 'EUR',
+        },
+        { partitionKey: rental.id },
+      ),
+    );
+  }
+
+  private async reject(tx: Tx, saga: Saga, rental: Rental, reason: string, message: string): Promise<void> {
+    await this.transition(tx, saga, { status: 'REJECTED', step: 'REJECTED', deadlineAt: null });
+    await tx.rental.update({ where: { id: rental.id }, data: { status: 'REJECTED', reason, message } });
+    await this.outbox.add(
+      tx,
+      createEvent(
+        events.rentalRejected,
+        { rentalId: rental.id, studentId: rental.studentId, instrumentId: rental.instrumentId, reason, message },
+        { partitionKey: rental.id },
+      ),
+    );
+  }
+
+  /** Moves the saga on, if nobody else did since it was read. */
+  private async transition(
+    tx: Tx,
+    saga: Saga,
+    change: Partial<Pick<Saga, 'status' | 'step' | 'stepAttempts' | 'deadlineAt' | 'failureReason' | 'failureMessage'>>,
+  ): Promise<void> {
+    const { count } = await tx.saga.updateMany({
+      where: { rentalId: saga.rentalId, version: saga.version },
+      data: { ...change, version: { increment: 1 } },
+    });
+    if (count !== 1) throw new SagaConflictError(`saga ${saga.rentalId} changed concurrently (version ${saga.version})`);
+    Object.assign(saga, change, { version: saga.version + 1 });
+  }
+
+  /** Sends a step's command through the outbox and records the attempt. */
+  private async send(tx: Tx, rental: Rental, step: Step, attempt: number): Promise<void> {
+    const action = step in compensationOf ? 'EXECUTE' : 'COMPENSATE';
+    await tx.sagaStep.create({ data: { rentalId: rental.id, step, action, attempt, outcome: 'STARTED' } });
+    const ref = { rentalId: rental.id, studentId: rental.studentId };
+    const options = { partitionKey: rental.id };
+    const command = (definition: EventDefinition, data: unknown) => createEvent(definition, data as never, options);
+    const commands: Record<Step, () => ReturnType<typeof command>> = {
+      RESERVE_SLOT: () => command(events.reserveSlot, ref),
+      RESERVE_INSTRUMENT: () => command(events.reserveInstrument, { ...ref, instrumentId: rental.instrumentId }),
+      CHARGE_PAYMENT: () =>
+        command(events.chargePayment, {
+          ...ref,
+          amountCents: rental.monthlyFeeCents ?? 0,
+          currency: rental.currency ?? 'EUR',
+          description: `first month of rental ${rental.id}`,
+        }),
+      REFUND_PAYMENT: () => command(events.refundPayment, ref),
+      RELEASE_INSTRUMENT: () => command(events.releaseInstrument, { ...ref, instrumentId: rental.instrumentId }),
+      RELEASE_SLOT: () => command(events.releaseSlot, ref),
+    };
+    await this.outbox.add(tx, commands[step]());
+  }
+
+  private async finishAttempt(tx: Tx, rentalId: string, step: Step, outcome: string, reason: string | null): Promise<void> {
+    const [latest] = await tx.sagaStep.findMany({
+      where: { rentalId, step, outcome: 'STARTED' },
+      orderBy: { id: 'desc' },
+      take: 1,
+    });
+    if (latest) await tx.sagaStep.update({ where: { id: latest.id }, data: { outcome, reason, finishedAt: new Date() } });
+  }
+
+  private async history(tx: Tx, rentalId: string, step: Step, action: string, outcome: string, reason: string): Promise<void> {
+    const now = new Date();
+    await tx.sagaStep.create({ data: { rentalId, step, action, attempt: 0, outcome, reason, startedAt: now, finishedAt: now } });
+  }
+
+  private deadline(): Date {
+    return new Date(Date.now() + this.config.SAGA_STEP_TIMEOUT_MS);
+  }
+}

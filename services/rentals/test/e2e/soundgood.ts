@@ -1,0 +1,160 @@
+/**
+ * The whole of Soundgood for end-to-end tests: the five services as separate processes on the
+ * kafka transport, each on its own fresh database, on a topic of their own. Plus an API client,
+ * and the invariants that must hold across the services' databases once no saga is in flight.
+ */
+import { randomUUID } from 'node:crypto';
+import { createTopics, freePort, requireEnv, testKafka, waitFor } from '@soundgood/eventing/testing';
+import { prepareServiceDatabase } from '@soundgood/prisma';
+import pg from 'pg';
+import { expect } from 'vitest';
+import {
+  describeService,
+  type ServiceName,
+  type ServiceProcess,
+  serviceNames,
+  startService,
+  stopService,
+} from '../../../../scripts/stack.ts';
+
+export interface Rental {
+  id: string;
+  status: string;
+  reason: string | null;
+  saga: { status: string; step: string; history: { step: string; action: string; outcome: string; reason: string | null }[] };
+}
+
+export type Stack = Awaited<ReturnType<typeof startSoundgood>>;
+
+export async function startSoundgood(overrides: Partial<Record<ServiceName, Record<string, string>>> = {}) {
+  const serverUrl = requireEnv('DATABASE_URL');
+  const brokers = requireEnv('KAFKA_BROKERS');
+  const run = randomUUID().slice(0, 8);
+  const topic = `e2e.${run}.events`;
+  const deadLetterTopic = `e2e.${run}.dead-letters`;
+  const kafka = testKafka(brokers);
+  await createTopics(kafka, [topic, deadLetterTopic]);
+
+  const databases = {} as Record<ServiceName, string>;
+  const services = {} as Record<ServiceName, ServiceProcess>;
+  for (const name of serviceNames) {
+    databases[name] = await prepareServiceDatabase(serverUrl, name, `e2e_${run}_${name}`);
+    services[name] = describeService(name, await freePort(), await freePort(), {
+      DATABASE_URL: databases[name],
+      EVENT_TRANSPORT: 'kafka',
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC: topic,
+      KAFKA_DEAD_LETTER_TOPIC: deadLetterTopic,
+      LOG_LEVEL: 'warn',
+      OUTBOX_POLL_INTERVAL_MS: '500',
+      EVENT_RETRY_BACKOFF_MS: '100',
+      SAGA_STEP_TIMEOUT_MS: '4000',
+      SAGA_SWEEP_INTERVAL_MS: '200',
+      SAGA_COMPENSATION_MAX_ATTEMPTS: '15',
+      ...overrides[name],
+    });
+  }
+  await Promise.all(serviceNames.map((name) => startService(services[name])));
+
+  const call = async (service: ServiceName, method: string, path: string, body?: unknown, headers = {}) => {
+    const response = await fetch(`${services[service].url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  };
+
+  const query = async <T>(service: ServiceName, sql: string, ...values: unknown[]): Promise<T[]> => {
+    const client = new pg.Client({ connectionString: databases[service] });
+    await client.connect();
+    try {
+      return (await client.query(sql, values)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  };
+
+  return {
+    kafka,
+    topic,
+    services,
+    databases,
+    call,
+    query,
+
+    async student(paymentMethod = 'pm_card_visa'): Promise<string> {
+      const id = randomUUID();
+      expect((await call('students', 'POST', '/students', { id, name: `Student ${id.slice(0, 4)}`, email: `${id}@soundgood.test` })).status).toBe(201);
+      const account = await call('billing', 'PUT', `/accounts/${id}`, { paymentMethod });
+      expect([200, 201]).toContain(account.status);
+      return id;
+    },
+
+    async instrument(monthlyFeeCents = 2500): Promise<string> {
+      const id = randomUUID();
+      const created = await call('inventory', 'POST', '/instruments', { id, type: 'guitar', brand: 'Yamaha', monthlyFeeCents, currency: 'EUR' });
+      expect(created.status).toBe(201);
+      return id;
+    },
+
+    async rent(studentId: string, instrumentId: string, months = 3, headers = {}): Promise<string> {
+      const response = await call('rentals', 'POST', '/rentals', { studentId, instrumentId, months }, headers);
+      expect(response.status, JSON.stringify(response.body)).toBe(202);
+      expect(response.headers.get('location')).toBe(`/rentals/${response.body.id}`);
+      return response.body.id as string;
+    },
+
+    async rental(id: string): Promise<Rental> {
+      return (await call('rentals', 'GET', `/rentals/${id}`)).body as Rental;
+    },
+
+    /** Waits until the rental's saga is over (no longer RUNNING or COMPENSATING). */
+    async settled(id: string, timeoutMs = 30_000): Promise<Rental> {
+      return waitFor(async () => {
+        const rental = (await call('rentals', 'GET', `/rentals/${id}`)).body as Rental;
+        return ['RUNNING', 'COMPENSATING'].includes(rental.saga?.status) ? undefined : rental;
+      }, `the saga of rental ${id} to finish`, timeoutMs);
+    },
+
+    stop: (name: ServiceName, signal?: NodeJS.Signals) => stopService(services[name], signal),
+    start: (name: ServiceName) => startService(services[name]),
+
+    /** Holds across all databases once every saga is over. */
+    async checkInvariants(): Promise<void> {
+      await waitFor(async () => ((await call('rentals', 'GET', '/sagas?status=in-flight')).body.length === 0 ? true : undefined), 'no saga in flight', 60_000);
+      // Replies to termination's release commands may still be on their way: let them land.
+      await new Promise((r) => setTimeout(r, 1500));
+      const overQuota = await query('students', `SELECT student_id FROM rental_slots WHERE status = 'HELD' GROUP BY student_id HAVING count(*) > 2`);
+      expect(overQuota, 'no student above two active rentals').toEqual([]);
+      const rentedTwice = await query('inventory', `SELECT instrument_id FROM reservations WHERE status = 'HELD' GROUP BY instrument_id HAVING count(*) > 1`);
+      expect(rentedTwice, 'no instrument rented twice').toEqual([]);
+
+      const active = await query<{ id: string; instrument_id: string; student_id: string }>(
+        'rentals',
+        `SELECT id, instrument_id, student_id FROM rentals WHERE status = 'CONFIRMED'`,
+      );
+      const held = await query<{ rental_id: string }>('students', `SELECT rental_id FROM rental_slots WHERE status = 'HELD'`);
+      expect(held.map((r) => r.rental_id).sort(), 'slots held = active rentals').toEqual(active.map((r) => r.id).sort());
+      const holding = await query<{ rental_id: string }>('inventory', 'SELECT rental_id FROM instruments WHERE rental_id IS NOT NULL');
+      expect(holding.map((r) => r.rental_id).sort(), 'instruments held = active rentals').toEqual(active.map((r) => r.id).sort());
+
+      const [fees] = await query<{ total: string }>(
+        'rentals',
+        `SELECT coalesce(sum(monthly_fee_cents), 0) AS total FROM rentals WHERE status IN ('CONFIRMED', 'TERMINATED')`,
+      );
+      const [charged] = await query<{ total: string }>('billing', 'SELECT coalesce(sum(amount_cents), 0) AS total FROM charges');
+      const [refunded] = await query<{ total: string }>('billing', 'SELECT coalesce(sum(amount_cents), 0) AS total FROM refunds');
+      expect(Number(charged?.total) - Number(refunded?.total), 'charges - refunds = fees of confirmed rentals').toBe(Number(fees?.total));
+    },
+
+    async close(): Promise<void> {
+      await Promise.all(serviceNames.map((name) => stopService(services[name])));
+      const admin = new pg.Client({ connectionString: serverUrl });
+      await admin.connect();
+      for (const name of serviceNames) await admin.query(`DROP DATABASE IF EXISTS "e2e_${run}_${name}" WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
