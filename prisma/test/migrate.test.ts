@@ -53,8 +53,9 @@ describe('applyMigrations', () => {
 
   test('two concurrent runs on one database apply each migration exactly once', async () => {
     const url = await database('concurrent');
+    const names = (await readMigrations(migrationsFolder('rentals'))).map((m) => m.name);
     const runs = await Promise.all([applyMigrations(url, 'rentals'), applyMigrations(url, 'rentals')]);
-    expect(runs.flat()).toEqual([eventing]);
+    expect(runs.flat().sort()).toEqual(names);
   });
 
   test("keeps Prisma's _prisma_migrations table: same columns, one finished row per migration with its sha256", async () => {
@@ -84,9 +85,10 @@ describe('applyMigrations', () => {
       ['applied_steps_count', 'integer', 'NO', '0'],
     ]);
 
-    const rows = await query<MigrationRow>(url, 'SELECT * FROM _prisma_migrations');
+    const all = await query<MigrationRow>(url, 'SELECT * FROM _prisma_migrations ORDER BY migration_name');
     const script = await readFile(new URL(`${eventing}/migration.sql`, migrationsFolder('rentals')));
-    expect(rows).toHaveLength(1);
+    expect(all).toHaveLength((await readMigrations(migrationsFolder('rentals'))).length);
+    const rows = all.filter((row) => row.migration_name === eventing);
     expect(rows[0]).toMatchObject({
       migration_name: eventing,
       checksum: createHash('sha256').update(script).digest('hex'),
@@ -152,7 +154,8 @@ describe('applyMigrations', () => {
       url,
       'SELECT migration_name FROM _prisma_migrations',
     );
-    expect(recorded).toEqual([{ migration_name: eventing }]);
+    expect(recorded.map((row) => row.migration_name)).not.toContain(broken);
+    expect(recorded.map((row) => row.migration_name)).toContain(eventing);
   });
 
   test('refuses a non-empty database that has no migration history, like prisma migrate deploy', async () => {
@@ -172,7 +175,7 @@ describe('prepareServiceDatabase', () => {
     expect(await prepareServiceDatabase(serverUrl, 'students', name)).toBe(url);
 
     const rows = await query<{ count: string }>(url, 'SELECT count(*) FROM _prisma_migrations');
-    expect(rows).toEqual([{ count: '1' }]);
+    expect(rows).toEqual([{ count: String((await readMigrations(migrationsFolder('students'))).length) }]);
   });
 });
 
