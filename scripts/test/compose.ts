@@ -1,0 +1,417 @@
+// Reading docker-compose.yml the way Compose does (YAML merge keys, ${VAR:-default} interpolation),
+// validating it against the Compose Specification schema, and the project's consistency rules.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { parse, parseAllDocuments } from 'yaml';
+
+export type ComposeFile = {
+  services: Record<string, ComposeService>;
+  [key: string]: unknown;
+};
+
+export type ComposeService = {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string; target?: string; args?: Record<string, unknown> };
+  environment?: Record<string, unknown> | string[];
+  ports?: unknown[];
+  healthcheck?: { test?: unknown; disable?: boolean };
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  restart?: string;
+  read_only?: boolean;
+  tmpfs?: string | string[];
+  [key: string]: unknown;
+};
+
+/** The five Soundgood services and the host port each publishes (the same as the no-Docker `npm start`). */
+export const soundgoodServices = {
+  rentals: 3000,
+  students: 3001,
+  inventory: 3002,
+  billing: 3003,
+  notifications: 3004,
+} as const;
+
+export const infrastructurePorts: Record<string, number> = { jaeger: 16686, kafka: 9092, postgres: 5432 };
+
+/** The container contract shared with the Kubernetes manifests (k8s/base), used when those do not exist. */
+export const containerConventions = {
+  imageRepository: (service: string) => `ghcr.io/soundgood/${service}`,
+  httpPort: 8080,
+  metricsPort: 9464,
+  user: 1000,
+  readOnlyRootFilesystem: true,
+  command: (service: string) => ['node', `services/${service}/dist/main.js`],
+};
+
+export function loadCompose(file: string): ComposeFile {
+  return parse(readFileSync(file, 'utf8'), { merge: true }) as ComposeFile;
+}
+
+const schema = JSON.parse(readFileSync(join(import.meta.dirname, 'schemas', 'compose-spec.json'), 'utf8'));
+// The schema names its draft-07 meta-schema by an https URL Ajv does not register, and uses the
+// non-standard `deprecated` keyword: skip meta-validation and strict mode, not the validation itself.
+const validateSchema = new Ajv({ allErrors: true, strict: false, validateSchema: false }).compile(schema);
+
+/** Compose Specification schema errors, as "<path> <message>" lines. */
+export function schemaErrors(compose: unknown): string[] {
+  if (validateSchema(compose)) return [];
+  return (validateSchema.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message}`);
+}
+
+/** Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR-default} and $$, with `env` as the shell. */
+export function interpolate(value: string, env: Record<string, string> = {}): string {
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g,
+    (match, name, operator, fallback) => {
+      if (match === '$$') return '$';
+      const set = env[name];
+      if (operator === ':-') return set ? set : fallback;
+      if (operator === '-') return set ?? fallback;
+      return set ?? '';
+    },
+  );
+}
+
+/** A service's environment as the container sees it, interpolated. */
+export function serviceEnvironment(
+  service: ComposeService,
+  env: Record<string, string> = {},
+): Record<string, string> {
+  const raw = service.environment ?? {};
+  const entries = Array.isArray(raw)
+    ? raw.map((line) => {
+        const [key = '', ...rest] = line.split('=');
+        return [key, rest.join('=')] as const;
+      })
+    : Object.entries(raw).map(([key, value]) => [key, value === null ? '' : String(value)] as const);
+  return Object.fromEntries(entries.map(([key, value]) => [key, interpolate(value, env)]));
+}
+
+/**
+ * An image reference pinned to a digest or to a release number with at least a minor part (x.y or
+ * x.y.z, optionally with a variant suffix): PostgreSQL's releases are x.y. Major-only and floating
+ * tags (`24`, `latest`, `bookworm`) are rejected.
+ */
+export function isPinnedImage(image: string): boolean {
+  if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
+  const tag = image.match(/:([^:/@]+)$/)?.[1];
+  return tag !== undefined && /^v?\d+\.\d+(\.\d+)?(-[0-9A-Za-z.-]+)?$/.test(tag);
+}
+
+function dependencies(service: ComposeService): Record<string, { condition?: string }> {
+  const dependsOn = service.depends_on;
+  if (!dependsOn) return {};
+  if (Array.isArray(dependsOn)) return Object.fromEntries(dependsOn.map((name) => [name, {}]));
+  return dependsOn;
+}
+
+/** Services others wait for with service_completed_successfully: jobs that run once and exit. */
+export function oneShotServices(compose: ComposeFile): Set<string> {
+  const oneShots = new Set<string>();
+  for (const service of Object.values(compose.services)) {
+    for (const [name, dependency] of Object.entries(dependencies(service))) {
+      if (dependency.condition === 'service_completed_successfully') oneShots.add(name);
+    }
+  }
+  return oneShots;
+}
+
+type PortMapping = { hostIp?: string; published?: number; target: number };
+
+export function portMappings(service: ComposeService): PortMapping[] {
+  return (service.ports ?? []).map((port) => {
+    if (typeof port === 'number') return { target: port };
+    if (typeof port === 'string') {
+      const parts = port.replace(/\/(tcp|udp)$/, '').split(':');
+      const target = Number(parts.pop());
+      const published = parts.length > 0 ? Number(parts.pop()) : undefined;
+      const hostIp = parts.length > 0 ? parts.join(':') : undefined;
+      return { hostIp, published, target };
+    }
+    const long = port as { host_ip?: string; published?: string | number; target: string | number };
+    return {
+      hostIp: long.host_ip,
+      published: long.published === undefined ? undefined : Number(long.published),
+      target: Number(long.target),
+    };
+  });
+}
+
+function hasHealthcheck(service: ComposeService): boolean {
+  const check = service.healthcheck;
+  return (
+    check !== undefined &&
+    check.disable !== true &&
+    check.test !== undefined &&
+    !String(check.test).startsWith('NONE')
+  );
+}
+
+/** The general rules: healthchecks, dependency conditions, pinned images, published ports. */
+export function consistencyErrors(compose: ComposeFile): string[] {
+  const errors: string[] = [];
+  const services = compose.services ?? {};
+  const oneShots = oneShotServices(compose);
+
+  for (const [name, service] of Object.entries(services)) {
+    if (oneShots.has(name)) {
+      if (service.restart !== 'no') errors.push(`${name}: a one-shot job must set restart: "no"`);
+    } else if (!hasHealthcheck(service)) {
+      errors.push(`${name}: has no healthcheck`);
+    }
+    if (Array.isArray(service.depends_on)) {
+      errors.push(`${name}: depends_on must use the long form with a condition`);
+    }
+    for (const [dependency, { condition }] of Object.entries(dependencies(service))) {
+      const target = services[dependency];
+      if (!target) {
+        errors.push(`${name}: depends on ${dependency}, which is not a service`);
+      } else if (!condition) {
+        errors.push(`${name}: depends on ${dependency} without a condition`);
+      } else if (condition === 'service_healthy' && !hasHealthcheck(target)) {
+        errors.push(`${name}: waits for ${dependency} to be healthy, but ${dependency} has no healthcheck`);
+      } else if (condition === 'service_started') {
+        errors.push(`${name}: waits only for ${dependency} to start; wait for service_healthy instead`);
+      }
+    }
+    if (service.build === undefined) {
+      if (!service.image) errors.push(`${name}: has neither image nor build`);
+      else if (!isPinnedImage(service.image))
+        errors.push(`${name}: image ${service.image} is not pinned to a version or digest`);
+    }
+    for (const port of portMappings(service)) {
+      if (port.published !== undefined && port.hostIp !== '127.0.0.1') {
+        errors.push(`${name}: port ${port.published} is published on every interface; bind it to 127.0.0.1`);
+      }
+    }
+  }
+  errors.push(...dependencyCycles(services));
+  return errors;
+}
+
+function dependencyCycles(services: Record<string, ComposeService>): string[] {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const errors: string[] = [];
+  const visit = (name: string, path: string[]): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') {
+      errors.push(`dependency cycle: ${[...path, name].join(' -> ')}`);
+      return;
+    }
+    state.set(name, 'visiting');
+    for (const dependency of Object.keys(dependencies(services[name] ?? {})))
+      visit(dependency, [...path, name]);
+    state.set(name, 'done');
+  };
+  for (const name of Object.keys(services)) visit(name, []);
+  return errors;
+}
+
+function hostAndPort(address: string): { host: string; port: number } {
+  const url = new URL(address.includes('://') ? address : `tcp://${address}`);
+  return { host: url.hostname, port: Number(url.port) };
+}
+
+/** Soundgood's own rules: the five services, their images, ports, migrations, topics and databases. */
+export function soundgoodErrors(compose: ComposeFile): string[] {
+  const errors: string[] = [];
+  const services = compose.services ?? {};
+  const postgresDatabases = (serviceEnvironment(services.postgres ?? {}).SOUNDGOOD_DATABASES ?? '').split(
+    /\s+/,
+  );
+  const topics = (serviceEnvironment(services['kafka-init'] ?? {}).KAFKA_TOPICS ?? '').split(/\s+/);
+  const kafkaListeners = serviceEnvironment(services.kafka ?? {}).KAFKA_ADVERTISED_LISTENERS ?? '';
+
+  for (const [name, port] of Object.entries(infrastructurePorts)) {
+    if (!portMappings(services[name] ?? {}).some((mapping) => mapping.published === port)) {
+      errors.push(`${name}: must publish host port ${port}`);
+    }
+  }
+
+  for (const [name, hostPort] of Object.entries(soundgoodServices)) {
+    const service = services[name];
+    if (!service) {
+      errors.push(`${name}: missing`);
+      continue;
+    }
+    const env = serviceEnvironment(service);
+    const build = typeof service.build === 'object' ? service.build : {};
+    if (
+      build.dockerfile !== 'services/Dockerfile' ||
+      build.target !== 'runtime' ||
+      build.args?.SERVICE !== name
+    ) {
+      errors.push(`${name}: must build services/Dockerfile, target runtime, with SERVICE=${name}`);
+    }
+    const repository = service.image?.replace(/[:@].*$/, '');
+    if (repository !== containerConventions.imageRepository(name)) {
+      errors.push(`${name}: image ${service.image} is not ${containerConventions.imageRepository(name)}`);
+    }
+    if (
+      !portMappings(service).some((port) => port.published === hostPort && port.target === Number(env.PORT))
+    ) {
+      errors.push(`${name}: must publish host port ${hostPort} to its PORT (${env.PORT})`);
+    }
+    if (env.EVENT_TRANSPORT !== 'kafka') errors.push(`${name}: EVENT_TRANSPORT must be kafka under compose`);
+    if (env.OTEL_SERVICE_NAME !== name) errors.push(`${name}: OTEL_SERVICE_NAME must be ${name}`);
+
+    for (const broker of (env.KAFKA_BROKERS ?? '').split(',')) {
+      if (!kafkaListeners.split(',').some((listener) => listener.endsWith(`//${broker}`))) {
+        errors.push(`${name}: KAFKA_BROKERS ${broker} is not an advertised listener of kafka`);
+      }
+    }
+    for (const variable of ['KAFKA_TOPIC', 'KAFKA_DEAD_LETTER_TOPIC']) {
+      if (!topics.includes(env[variable] ?? ''))
+        errors.push(`${name}: ${variable} ${env[variable]} is not created by kafka-init`);
+    }
+    for (const variable of ['DATABASE_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
+      const host = env[variable] ? hostAndPort(env[variable]).host : '';
+      if (!services[host])
+        errors.push(`${name}: ${variable} points at ${host || 'nothing'}, not at a compose service`);
+    }
+    const database = env.DATABASE_URL ? new URL(env.DATABASE_URL).pathname.slice(1) : '';
+    if (database !== name || !postgresDatabases.includes(database)) {
+      errors.push(
+        `${name}: DATABASE_URL must name its own database (${name}), created by postgres's init script`,
+      );
+    }
+
+    const migrate = services[`migrate-${name}`];
+    const migrateBuild = typeof migrate?.build === 'object' ? migrate.build : {};
+    if (!migrate || migrateBuild.target !== 'migrate' || migrateBuild.args?.SERVICE !== name) {
+      errors.push(`${name}: needs migrate-${name}, built from target migrate with SERVICE=${name}`);
+    } else if (serviceEnvironment(migrate).DATABASE_URL !== env.DATABASE_URL) {
+      errors.push(`migrate-${name}: migrates a different DATABASE_URL than ${name} uses`);
+    }
+    if (dependencies(service)[`migrate-${name}`]?.condition !== 'service_completed_successfully') {
+      errors.push(`${name}: must wait for migrate-${name} to complete successfully`);
+    }
+    if (service.read_only !== true || ![service.tmpfs].flat().includes('/tmp')) {
+      errors.push(`${name}: must run with a read-only root filesystem and a tmpfs on /tmp, as in Kubernetes`);
+    }
+  }
+  return errors;
+}
+
+export type ContainerContract = {
+  source: string;
+  imageRepository: string;
+  httpPort: number;
+  metricsPort: number;
+  user: number;
+  readOnlyRootFilesystem: boolean;
+  command: string[];
+};
+
+type K8sObject = {
+  kind?: string;
+  metadata?: { name?: string };
+  spec?: {
+    template?: {
+      spec?: {
+        securityContext?: { runAsUser?: number };
+        containers?: {
+          image?: string;
+          command?: string[];
+          ports?: { name?: string; containerPort?: number }[];
+          securityContext?: { runAsUser?: number; readOnlyRootFilesystem?: boolean };
+        }[];
+      };
+    };
+  };
+};
+
+function yamlFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) return yamlFiles(path);
+    return /\.ya?ml$/.test(entry) ? [path] : [];
+  });
+}
+
+/**
+ * Each service's container contract from its Deployment in `k8sBase`, or from the shared conventions
+ * for services that have no Deployment there yet.
+ */
+export function containerContracts(k8sBase: string): Record<string, ContainerContract> {
+  const deployments = new Map<string, { file: string; object: K8sObject }>();
+  for (const file of yamlFiles(k8sBase)) {
+    for (const document of parseAllDocuments(readFileSync(file, 'utf8'))) {
+      const object = document.toJS() as K8sObject | null;
+      const name = object?.metadata?.name;
+      if (object?.kind === 'Deployment' && name && name in soundgoodServices)
+        deployments.set(name, { file, object });
+    }
+  }
+  return Object.fromEntries(
+    Object.keys(soundgoodServices).map((name) => {
+      const deployment = deployments.get(name);
+      if (!deployment) {
+        const contract: ContainerContract = {
+          ...containerConventions,
+          source: 'conventions',
+          imageRepository: containerConventions.imageRepository(name),
+          command: containerConventions.command(name),
+        };
+        return [name, contract];
+      }
+      const pod = deployment.object.spec?.template?.spec;
+      const container = pod?.containers?.[0];
+      const port = (portName: string) =>
+        container?.ports?.find((p) => p.name === portName)?.containerPort ?? Number.NaN;
+      return [
+        name,
+        {
+          source: deployment.file,
+          imageRepository: (container?.image ?? '').replace(/[:@].*$/, ''),
+          httpPort: port('http'),
+          metricsPort: port('http-metrics'),
+          user: container?.securityContext?.runAsUser ?? pod?.securityContext?.runAsUser ?? Number.NaN,
+          readOnlyRootFilesystem: container?.securityContext?.readOnlyRootFilesystem === true,
+          command: container?.command ?? [],
+        },
+      ];
+    }),
+  );
+}
+
+/** Differences between what compose runs and what Kubernetes runs, for the same image. */
+export function contractErrors(
+  compose: ComposeFile,
+  contracts: Record<string, ContainerContract>,
+  imageUser: number,
+): string[] {
+  const errors: string[] = [];
+  for (const [name, contract] of Object.entries(contracts)) {
+    const service = compose.services[name];
+    if (!service) {
+      errors.push(`${name}: missing from compose`);
+      continue;
+    }
+    const env = serviceEnvironment(service);
+    const from = `(${contract.source})`;
+    if (service.image?.replace(/[:@].*$/, '') !== contract.imageRepository) {
+      errors.push(`${name}: compose image ${service.image} is not ${contract.imageRepository} ${from}`);
+    }
+    if (Number(env.PORT) !== contract.httpPort)
+      errors.push(`${name}: PORT ${env.PORT} is not the http port ${contract.httpPort} ${from}`);
+    if (Number(env.METRICS_PORT) !== contract.metricsPort) {
+      errors.push(
+        `${name}: METRICS_PORT ${env.METRICS_PORT} is not the http-metrics port ${contract.metricsPort} ${from}`,
+      );
+    }
+    if (imageUser !== contract.user)
+      errors.push(`${name}: the image runs as ${imageUser}, not as user ${contract.user} ${from}`);
+    if (JSON.stringify(service.command) !== JSON.stringify(contract.command)) {
+      errors.push(
+        `${name}: command ${JSON.stringify(service.command)} is not ${JSON.stringify(contract.command)} ${from}`,
+      );
+    }
+    if ((service.read_only === true) !== contract.readOnlyRootFilesystem) {
+      errors.push(`${name}: read_only differs from readOnlyRootFilesystem ${from}`);
+    }
+  }
+  return errors;
+}
