@@ -415,3 +415,29 @@ export function contractErrors(
   }
   return errors;
 }
+
+/** The part of a zod object schema the environment check uses (services/<service>/dist/config.js). */
+export type ConfigSchema = {
+  shape?: Record<string, unknown>;
+  safeParse(env: Record<string, string>): {
+    success: boolean;
+    error?: { issues: { path: PropertyKey[]; message: string }[] };
+  };
+};
+
+/**
+ * Why `env` would not start the service: its config schema's own messages, plus variables the schema
+ * does not know (a typo there silently falls back to a default). OTEL_* are read by the OpenTelemetry
+ * SDK itself, so they may be set without being in the schema.
+ */
+export function configErrors(schema: ConfigSchema, env: Record<string, string>): string[] {
+  const result = schema.safeParse(env);
+  const errors = (result.error?.issues ?? []).map(
+    (issue) => `${issue.path.map(String).join('.')}: ${issue.message}`,
+  );
+  const known = new Set(Object.keys(schema.shape ?? {}));
+  for (const name of Object.keys(env)) {
+    if (!known.has(name) && !name.startsWith('OTEL_')) errors.push(`${name}: not a variable of this service`);
+  }
+  return errors;
+}
