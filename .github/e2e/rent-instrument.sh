@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The rent-an-instrument scenario against running services (kind in e2e.yml, or docker compose):
-# register a student, pick an available instrument, rent it, and poll the rental until the saga
+# register a student and an instrument, rent it, and poll the rental until the saga
 # confirms it. Exits non-zero, with the rental's saga history, if it does not within TIMEOUT seconds.
 #
 #   .github/e2e/rent-instrument.sh [RENTALS_URL] [STUDENTS_URL] [INVENTORY_URL]
@@ -11,11 +11,14 @@ students="${2:-http://localhost:3001}"
 inventory="${3:-http://localhost:3002}"
 timeout="${TIMEOUT:-120}"
 
-student_id="$(curl --fail-with-body --silent --show-error -X POST "$students/students" \
+student_id="$(cat /proc/sys/kernel/random/uuid)"
+instrument_id="$(cat /proc/sys/kernel/random/uuid)"
+curl --fail-with-body --silent --show-error --output /dev/null -X POST "$students/students" \
   -H 'Content-Type: application/json' \
-  -d "{\"name\": \"E2E Student\", \"email\": \"e2e-$(date +%s)@example.com\"}" | jq -r .id)"
-instrument_id="${INSTRUMENT_ID:-$(curl --fail-with-body --silent --show-error "$inventory/instruments" |
-  jq -r '[.[] | select(.status == "AVAILABLE")][0].id')}"
+  -d "{\"id\": \"$student_id\", \"name\": \"E2E Student\", \"email\": \"$student_id@soundgood.test\"}"
+curl --fail-with-body --silent --show-error --output /dev/null -X POST "$inventory/instruments" \
+  -H 'Content-Type: application/json' \
+  -d "{\"id\": \"$instrument_id\", \"type\": \"guitar\", \"brand\": \"Yamaha\", \"monthlyFeeCents\": 2500, \"currency\": \"EUR\"}"
 echo "student $student_id rents instrument $instrument_id"
 
 headers="$(mktemp)"
@@ -24,11 +27,15 @@ curl --fail-with-body --silent --show-error -X POST "$rentals/rentals" -D "$head
   -d "{\"studentId\": \"$student_id\", \"instrumentId\": \"$instrument_id\", \"months\": 3}"
 grep -q '^HTTP/[0-9.]* 202' "$headers" || { cat "$headers"; exit 1; }
 location="$(grep -i '^location:' "$headers" | tr -d '\r' | cut -d' ' -f2)"
-echo "accepted: $location"
+case "$location" in
+  http*) rental="$location" ;;
+  *) rental="$rentals$location" ;;
+esac
+echo "accepted: $rental"
 
 deadline=$((SECONDS + timeout))
 while ((SECONDS < deadline)); do
-  status="$(curl --fail-with-body --silent --show-error "$rentals$location" | jq -r .status)"
+  status="$(curl --fail-with-body --silent --show-error "$rental" | jq -r .status)"
   echo "status: $status"
   case "$status" in
     CONFIRMED) exit 0 ;;
@@ -36,5 +43,5 @@ while ((SECONDS < deadline)); do
   esac
   sleep 2
 done
-curl --silent --show-error "$rentals$location" | jq .
+curl --silent --show-error "$rental" | jq .
 exit 1
