@@ -54,6 +54,10 @@ describe('upstream schemas', () => {
     expect(found).toContain(
       'Deployment soundgood/rentals: /spec/template/spec/containers/0/ports/0/containerPort: must be integer',
     );
+    expect(found).toContain('Cluster soundgood/rentals-db: /spec/bootstrap/initdb: unknown field databse');
+    expect(found).toContain(
+      'Kafka kafka/soundgood: /spec/kafka/listeners/0/type: must be equal to one of the allowed values',
+    );
   });
 
   it('lists every vendored schema file in VERSIONS.md with its source', () => {
