@@ -17,6 +17,7 @@ import {
   fluxDependencies,
   imageSetterMarkers,
   noPlaintextSecrets,
+  principalsExist,
 } from './lib/policies.js';
 
 const fixtureText = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
@@ -52,6 +53,11 @@ describe.each(environments)('policies in %s', (env) => {
 
   it('runs every service with probes, requests and limits, as non-root on a read-only filesystem', () => {
     expect(deploymentsAreHardened(app.filter((o) => o.kind === 'Deployment'))).toEqual([]);
+  });
+
+  it('names only existing ServiceAccounts as principals, and runs every service as its own', () => {
+    const configs = kustomize(`k8s/environments/${env}/configs`);
+    expect(principalsExist([...app, ...configs])).toEqual([]);
   });
 
   it('commits no plaintext Secret', () => {
@@ -151,6 +157,20 @@ describe('the policy checks catch broken manifests', () => {
       'Deployment audit: container app allows privilege escalation',
       'Deployment audit: container app keeps capabilities',
       'Deployment audit: container app has no port http-metrics',
+    ]);
+  });
+
+  it('reports a principal whose ServiceAccount is missing and a Deployment without its own account', () => {
+    const objects = [
+      ...kustomize('k8s/environments/production/apps'),
+      ...kustomize('k8s/environments/production/configs'),
+    ];
+    const withoutAccount = objects.filter(
+      (o) => !(o.kind === 'ServiceAccount' && o.metadata.name === 'billing'),
+    );
+    expect(principalsExist(withoutAccount)).toEqual([
+      'AuthorizationPolicy kafka-broker-receiver: ServiceAccount billing does not exist',
+      'Deployment billing does not run as its own ServiceAccount',
     ]);
   });
 

@@ -213,3 +213,36 @@ export function imageSetterMarkers(file: string, text: string, policies: Set<str
   });
   return problems;
 }
+
+/**
+ * Every principal of the application namespace named by an AuthorizationPolicy is a ServiceAccount
+ * of the build, and every workload runs as its own ServiceAccount: a renamed account must not
+ * silently lose (or grant) access.
+ */
+export function principalsExist(objects: K8sObject[]): string[] {
+  const accounts = new Set(named(objects, 'v1', 'ServiceAccount').map(key));
+  const problems: string[] = [];
+  for (const policy of named(objects, 'security.istio.io/v1', 'AuthorizationPolicy')) {
+    const principals: string[] = (policy.spec.rules ?? []).flatMap(
+      (r: { from?: { source: { principals?: string[] } }[] }) =>
+        r.from?.flatMap((f) => f.source.principals ?? []) ?? [],
+    );
+    for (const principal of principals) {
+      const match = /^cluster\.local\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
+      if (!match)
+        problems.push(`AuthorizationPolicy ${policy.metadata.name}: malformed principal ${principal}`);
+      else if (match[1] === appNamespace && !accounts.has(`${match[1]}/${match[2]}`)) {
+        problems.push(
+          `AuthorizationPolicy ${policy.metadata.name}: ServiceAccount ${match[2]} does not exist`,
+        );
+      }
+    }
+  }
+  for (const d of named(objects, 'apps/v1', 'Deployment')) {
+    const account = d.spec.template.spec.serviceAccountName;
+    if (!account || !accounts.has(`${d.metadata.namespace ?? appNamespace}/${account}`)) {
+      problems.push(`Deployment ${d.metadata.name} does not run as its own ServiceAccount`);
+    }
+  }
+  return problems;
+}
