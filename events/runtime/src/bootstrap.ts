@@ -3,7 +3,6 @@ import type { Server as HttpServer } from 'node:http';
 import {
   type ArgumentsHost,
   Catch,
-  ConsoleLogger,
   type INestApplication,
   type LogLevel,
   type RpcExceptionFilter,
@@ -19,6 +18,7 @@ import { EventingModule } from './eventing.module.js';
 import { knativeReceiver } from './knative/knative.receiver.js';
 import { EventingMetrics } from './metrics.js';
 import { EventingServer } from './server.js';
+import { TracingLogger } from './telemetry/logger.js';
 
 export interface ServiceOptions {
   service: ServiceName;
@@ -47,7 +47,7 @@ class PassThroughRpcErrors implements RpcExceptionFilter<unknown> {
  */
 export async function runService(options: ServiceOptions): Promise<INestApplication> {
   const { config, service } = options;
-  const logger = new ConsoleLogger(service, {
+  const logger = new TracingLogger(service, {
     json: true,
     logLevels: levels.slice(0, levelIndex[config.LOG_LEVEL] + 1),
   });
@@ -56,6 +56,23 @@ export async function runService(options: ServiceOptions): Promise<INestApplicat
     { logger, bufferLogs: true },
   );
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+
+  const metrics = app.get(EventingMetrics);
+  app.use((req: express.Request, res: express.Response, next: express.NextFunction) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      metrics.httpDuration.observe(
+        {
+          http_request_method: req.method,
+          // The route template, not the path: one series per endpoint, not per id.
+          http_route: req.route?.path ? `${req.baseUrl}${req.route.path}` : req.baseUrl || 'unmatched',
+          http_response_status_code: res.statusCode,
+        },
+        (performance.now() - started) / 1000,
+      );
+    });
+    next();
+  });
 
   const server = app.get(EventingServer);
   if (config.EVENT_TRANSPORT === 'knative') {
@@ -70,7 +87,7 @@ export async function runService(options: ServiceOptions): Promise<INestApplicat
   const microservice = app.connectMicroservice({ strategy: server }, { deferInitialization: true });
   microservice.useGlobalFilters(new PassThroughRpcErrors());
 
-  const metricsServer = await app.get(EventingMetrics).serve(config.METRICS_PORT);
+  const metricsServer = await metrics.serve(config.METRICS_PORT);
   app.getHttpServer().on('close', () => metricsServer.close());
 
   await app.startAllMicroservices();

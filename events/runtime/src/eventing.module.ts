@@ -6,6 +6,7 @@ import { HealthController } from './health/health.controller.js';
 import { EventingMetrics } from './metrics.js';
 import { Outbox } from './outbox/outbox.js';
 import { EventingServer } from './server.js';
+import { TelemetryShutdown } from './telemetry/telemetry.js';
 import { CONFIG } from './tokens.js';
 
 export interface EventingModuleOptions {
@@ -29,6 +30,7 @@ export class EventingModule {
         { provide: EVENTING_DATABASE, useExisting: options.database },
         { provide: EventingMetrics, useValue: new EventingMetrics(options.service) },
         Outbox,
+        TelemetryShutdown,
         {
           provide: EventingServer,
           inject: [EVENTING_DATABASE, Outbox, EventingMetrics],

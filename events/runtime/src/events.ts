@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AnyEvent, type EventData, type EventDefinition, findEvent } from '@soundgood/event-catalog';
 import { CloudEvent } from 'cloudevents';
+import { currentTraceContext } from './telemetry/tracing.js';
 
 /** An event that can never be handled: not retried (Knative: 4xx; Kafka: straight to dead letters). */
 export class InvalidEventError extends Error {
@@ -33,7 +34,10 @@ function schemaProblems(definition: AnyEvent | EventDefinition, data: unknown): 
     .join('; ');
 }
 
-/** Builds an event of a catalog type; throws when the data does not match the type's schema. */
+/**
+ * Builds an event of a catalog type; throws when the data does not match the type's schema. The
+ * active trace context becomes its distributed-tracing extension (`traceparent`, `tracestate`).
+ */
 export function createEvent<E extends EventDefinition>(
   definition: E,
   data: EventData<E>,
@@ -50,6 +54,7 @@ export function createEvent<E extends EventDefinition>(
     datacontenttype: 'application/json',
     partitionkey: options.partitionKey,
     ...(options.subject ? { subject: options.subject } : {}),
+    ...currentTraceContext(),
     data,
   });
 }

@@ -36,5 +36,8 @@ export { OutboxRelay } from './outbox/outbox.relay.js';
 export { databaseFor } from './prisma.js';
 export type { EventPublisher } from './publisher.js';
 export { EventingServer } from './server.js';
+export { TracingLogger } from './telemetry/logger.js';
+export { startTelemetry, stopTelemetry } from './telemetry/telemetry.js';
+export { contextFrom, currentTraceContext, inSpan, tracer } from './telemetry/tracing.js';
 export { CONFIG } from './tokens.js';
 export { validationPipe } from './validation.js';

@@ -1,6 +1,7 @@
 import type { CloudEvent } from 'cloudevents';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { EventPublisher } from '../publisher.js';
+import { publishing } from '../telemetry/tracing.js';
 import { toKafkaRecord } from './kafka.records.js';
 
 /** Publishes to the events topic; idempotent producer, acks from all in-sync replicas. */
@@ -24,7 +25,13 @@ export class KafkaPublisher implements EventPublisher {
 
   async publish(events: readonly CloudEvent<unknown>[]): Promise<void> {
     if (events.length === 0) return;
-    await this.producer.send({ topic: this.topic, acks: -1, messages: events.map(toKafkaRecord) });
+    await publishing(events, 'kafka', this.topic, async (hops) => {
+      const messages = events.map((event, i) => {
+        const record = toKafkaRecord(event);
+        return { ...record, headers: { ...record.headers, ...hops[i] } };
+      });
+      await this.producer.send({ topic: this.topic, acks: -1, messages });
+    });
   }
 
   /** Raw records to another topic (the dead-letter topic, replays). */

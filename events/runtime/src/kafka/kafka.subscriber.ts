@@ -5,6 +5,7 @@ import type { Consumer, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs'
 import type { EventDispatcher } from '../dispatcher.js';
 import { InvalidEventError, PermanentEventError } from '../events.js';
 import type { EventingMetrics } from '../metrics.js';
+import { contextFrom, inProcessSpan } from '../telemetry/tracing.js';
 import type { KafkaPublisher } from './kafka.publisher.js';
 import { fromKafkaRecord, headerText } from './kafka.records.js';
 
@@ -86,6 +87,24 @@ export class KafkaSubscriber {
       await this.deadLetter(message, 400, `not a valid CloudEvent: ${describe(error)}`);
       return;
     }
+    const hop = contextFrom({
+      traceparent: headerText(message.headers, 'traceparent'),
+      tracestate: headerText(message.headers, 'tracestate'),
+    });
+    const where = {
+      system: 'kafka' as const,
+      destination: this.options.topic,
+      subscription: this.subscription.name,
+    };
+    await inProcessSpan(event, where, hop, () => this.deliver(event, message, heartbeat));
+  }
+
+  /** Handles the event, retrying with backoff; dead-letters it when it cannot or may not succeed. */
+  private async deliver(
+    event: ReturnType<typeof fromKafkaRecord>,
+    message: KafkaMessage,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.dispatcher.dispatch(event);

@@ -1,5 +1,6 @@
 import { type CloudEvent, HTTP } from 'cloudevents';
 import type { EventPublisher } from '../publisher.js';
+import { publishing } from '../telemetry/tracing.js';
 
 /**
  * Publishes to the Knative broker ingress (`K_SINK`) by HTTP POST in binary content mode, one event
@@ -17,19 +18,23 @@ export class KnativePublisher implements EventPublisher {
 
   async publish(events: readonly CloudEvent<unknown>[]): Promise<void> {
     for (const event of events) {
-      const message = HTTP.binary(event);
-      const response = await fetch(this.sink, {
-        method: 'POST',
-        headers: message.headers as Record<string, string>,
-        body: typeof message.body === 'string' ? message.body : JSON.stringify(message.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      if (response.status !== 202) {
-        const text = await response.text().catch(() => '');
-        throw new Error(
-          `broker ingress ${this.sink} answered ${response.status} for ${event.type} ${event.id}: ${text}`,
-        );
-      }
+      await publishing([event], 'knative', this.sink, ([hop]) => this.post(event, hop ?? {}));
+    }
+  }
+
+  private async post(event: CloudEvent<unknown>, hop: Record<string, string>): Promise<void> {
+    const message = HTTP.binary(event);
+    const response = await fetch(this.sink, {
+      method: 'POST',
+      headers: { ...(message.headers as Record<string, string>), ...hop },
+      body: typeof message.body === 'string' ? message.body : JSON.stringify(message.body),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    if (response.status !== 202) {
+      const text = await response.text().catch(() => '');
+      throw new Error(
+        `broker ingress ${this.sink} answered ${response.status} for ${event.type} ${event.id}: ${text}`,
+      );
     }
   }
 

@@ -1,8 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
+import { context } from '@opentelemetry/api';
 import { type CloudEvent, HTTP } from 'cloudevents';
 import type { Request, Response } from 'express';
 import type { EventDispatcher } from '../dispatcher.js';
 import { InvalidEventError, PermanentEventError } from '../events.js';
+import { inProcessSpan } from '../telemetry/tracing.js';
 
 /**
  * The subscriber side of the Knative Eventing data plane: a Trigger POSTs one CloudEvent, in binary
@@ -45,7 +47,8 @@ export function knativeReceiver(dispatcher: EventDispatcher, logger: LoggerServi
       );
     }
     try {
-      const { reply } = await dispatcher.dispatch(event);
+      const where = { system: 'knative' as const, destination: 'broker' };
+      const { reply } = await inProcessSpan(event, where, context.active(), () => dispatcher.dispatch(event));
       if (!reply) {
         res.status(204).end();
         return;

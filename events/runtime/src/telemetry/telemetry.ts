@@ -1,0 +1,64 @@
+/**
+ * OpenTelemetry for a Soundgood service: started before the application code (see register.ts),
+ * with the HTTP, Express, NestJS, PostgreSQL and Prisma instrumentations. Traces go over OTLP
+ * (http/protobuf) to OTEL_EXPORTER_OTLP_ENDPOINT; without it spans are still made, so that logs
+ * carry trace ids and trace context still crosses every hop. Sampling follows the standard
+ * OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG variables.
+ *
+ * kafkajs is deliberately not auto-instrumented: every consumer group reads the whole events topic
+ * and keeps only its type (as a Knative Trigger filters), so that instrumentation would make a span
+ * per record per group. The runtime makes the messaging spans itself (tracing.ts), one publish span
+ * per event and one process span per delivery that a subscription handles.
+ */
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { PrismaInstrumentation } from '@prisma/instrumentation';
+
+let sdk: NodeSDK | undefined;
+
+export function startTelemetry(env: NodeJS.ProcessEnv = process.env): void {
+  if (sdk) return;
+  // The SDK reads these; Soundgood exports traces only, metrics are Prometheus and logs are stdout.
+  env.OTEL_TRACES_EXPORTER ??= env.OTEL_EXPORTER_OTLP_ENDPOINT ? 'otlp' : 'none';
+  env.OTEL_EXPORTER_OTLP_PROTOCOL ??= 'http/protobuf';
+  env.OTEL_METRICS_EXPORTER ??= 'none';
+  env.OTEL_LOGS_EXPORTER ??= 'none';
+  sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      'service.name': env.OTEL_SERVICE_NAME ?? 'soundgood',
+      'service.namespace': 'soundgood',
+      'service.version': env.SERVICE_VERSION ?? env.npm_package_version ?? '1.0.0',
+      'deployment.environment.name': env.DEPLOYMENT_ENVIRONMENT ?? 'local',
+    }),
+    instrumentations: [
+      new HttpInstrumentation({
+        // Probes and scrapes are not worth a trace each.
+        ignoreIncomingRequestHook: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? ''),
+      }),
+      new ExpressInstrumentation(),
+      new NestInstrumentation(),
+      new PgInstrumentation({ requireParentSpan: true }),
+      new PrismaInstrumentation(),
+    ],
+  });
+  sdk.start();
+}
+
+/** Flushes and stops; called when the service shuts down. */
+export async function stopTelemetry(): Promise<void> {
+  await sdk?.shutdown().catch(() => undefined);
+  sdk = undefined;
+}
+
+/** Flushes the spans still buffered when the service shuts down. */
+@Injectable()
+export class TelemetryShutdown implements OnApplicationShutdown {
+  async onApplicationShutdown(): Promise<void> {
+    await stopTelemetry();
+  }
+}
