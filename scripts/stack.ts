@@ -28,7 +28,10 @@ export interface StartOptions {
 
 /** Starts one service and waits until its /readyz answers 200. */
 export async function startService(service: ServiceProcess, options: { echo?: boolean } = {}): Promise<void> {
-  const child = spawn(process.execPath, [join(root, 'services', service.name, 'dist', 'main.js')], {
+  // OpenTelemetry starts before the service's own modules load (see events/runtime/src/telemetry).
+  const register = join(root, 'events', 'runtime', 'dist', 'telemetry', 'register.js');
+  const main = join(root, 'services', service.name, 'dist', 'main.js');
+  const child = spawn(process.execPath, ['--import', register, main], {
     env: { ...process.env, ...service.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -46,7 +49,9 @@ export async function startService(service: ServiceProcess, options: { echo?: bo
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new Error(`${service.name} exited with ${child.exitCode}:\n${service.output.slice(-20).join('\n')}`);
+      throw new Error(
+        `${service.name} exited with ${child.exitCode}:\n${service.output.slice(-20).join('\n')}`,
+      );
     }
     const ready = await fetch(`${service.url}/readyz`).then(
       (r) => r.status === 200,
@@ -59,7 +64,10 @@ export async function startService(service: ServiceProcess, options: { echo?: bo
 }
 
 /** SIGTERM (graceful), or SIGKILL to simulate a crash. */
-export async function stopService(service: ServiceProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export async function stopService(
+  service: ServiceProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   const child = service.child;
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((done) => child.once('exit', done));

@@ -64,13 +64,16 @@ async function seed(data: Seed): Promise<void> {
       body: JSON.stringify(body),
     });
     if (response.status >= 400 && response.status !== 409) {
-      throw new Error(`seeding ${method} ${service.name}${path}: ${response.status} ${await response.text()}`);
+      throw new Error(
+        `seeding ${method} ${service.name}${path}: ${response.status} ${await response.text()}`,
+      );
     }
   };
   for (const { paymentMethod, ...student } of data.students) {
     await put(services.students, 'POST', '/students', student);
     await put(services.billing, 'PUT', `/accounts/${student.id}`, { paymentMethod });
   }
-  for (const instrument of data.instruments) await put(services.inventory, 'POST', '/instruments', instrument);
+  for (const instrument of data.instruments)
+    await put(services.inventory, 'POST', '/instruments', instrument);
   console.log(`seeded ${data.students.length} students and ${data.instruments.length} instruments`);
 }

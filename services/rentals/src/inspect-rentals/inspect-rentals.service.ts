@@ -21,6 +21,7 @@ export class InspectRentalsService {
     const { saga, idempotencyKey: _key, ...fields } = rental;
     return {
       ...fields,
+      traceId: saga?.traceparent?.split('-')[1] ?? null,
       startsOn: day(rental.startsOn),
       endsOn: day(rental.endsOn),
       saga: saga && {
@@ -30,7 +31,6 @@ export class InspectRentalsService {
         deadlineAt: saga.deadlineAt,
         failureReason: saga.failureReason,
         failureMessage: saga.failureMessage,
-        version: saga.version,
         history: saga.history.map(({ id: _id, rentalId: _rental, ...step }) => step),
       },
     };
@@ -46,10 +46,16 @@ export class InspectRentalsService {
       rejected: ['REJECTED'],
     };
     const sagas = await this.database.saga.findMany({
-      where: { status: { in: statuses[filter] }, ...(filter === 'stuck' ? { deadlineAt: { lt: new Date() } } : {}) },
+      where: {
+        status: { in: statuses[filter] },
+        ...(filter === 'stuck' ? { deadlineAt: { lt: new Date() } } : {}),
+      },
       orderBy: { updatedAt: 'asc' },
       take: limit,
     });
-    return sagas.map(({ version: _version, ...saga }) => saga);
+    return sagas.map(({ version: _version, traceparent, ...saga }) => ({
+      ...saga,
+      traceId: traceparent?.split('-')[1] ?? null,
+    }));
   }
 }

@@ -9,7 +9,11 @@ const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', f
 /** The OpenAPI 3.1 document of the rentals API; request schemas come from the zod schemas in use. */
 export const openApiDocument = {
   openapi: '3.1.0',
-  info: { title: 'Soundgood rentals', version: '1.0.0', description: 'Rent instruments; follow each rental’s saga.' },
+  info: {
+    title: 'Soundgood rentals',
+    version: '1.0.0',
+    description: 'Rent instruments; follow each rental’s saga.',
+  },
   paths: {
     '/rentals': {
       post: {
@@ -23,7 +27,10 @@ export const openApiDocument = {
             schema: { type: 'string', maxLength: 200 },
           },
         ],
-        requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(rentInstrumentBody) } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: z.toJSONSchema(rentInstrumentBody) } },
+        },
         responses: {
           '202': { description: 'accepted: PENDING; the Location header names the rental' },
           '400': error,
@@ -35,7 +42,11 @@ export const openApiDocument = {
       get: {
         summary: 'A rental, its saga and the saga’s history (each step, its times, outcome and reason)',
         parameters: [id],
-        responses: { '200': { description: 'the rental' }, '400': error, '404': { description: 'unknown rental' } },
+        responses: {
+          '200': { description: 'the rental' },
+          '400': error,
+          '404': { description: 'unknown rental' },
+        },
       },
     },
     '/rentals/{id}/terminate': {

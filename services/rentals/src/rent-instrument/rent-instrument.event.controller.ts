@@ -20,7 +20,11 @@ export class RentInstrumentEventController {
 
   @EventPattern<string>(events.slotRejected.type)
   slotRejected(@Payload() data: Reply<typeof events.slotRejected.type>, @Ctx() ctx: Context) {
-    return this.saga.onReply(ctx.tx, data.rentalId, 'RESERVE_SLOT', { ok: false, reason: data.reason, message: data.message });
+    return this.saga.onReply(ctx.tx, data.rentalId, 'RESERVE_SLOT', {
+      ok: false,
+      reason: data.reason,
+      message: data.message,
+    });
   }
 
   @EventPattern<string>(events.instrumentReserved.type)
@@ -48,7 +52,11 @@ export class RentInstrumentEventController {
 
   @EventPattern<string>(events.paymentDeclined.type)
   paymentDeclined(@Payload() data: Reply<typeof events.paymentDeclined.type>, @Ctx() ctx: Context) {
-    return this.saga.onReply(ctx.tx, data.rentalId, 'CHARGE_PAYMENT', { ok: false, reason: data.reason, message: data.message });
+    return this.saga.onReply(ctx.tx, data.rentalId, 'CHARGE_PAYMENT', {
+      ok: false,
+      reason: data.reason,
+      message: data.message,
+    });
   }
 
   @EventPattern<string>(events.paymentRefunded.type)

@@ -8,8 +8,17 @@
  * FAILED with its cause, for an operator. Every transition is guarded by the saga's version.
  */
 import { Inject, Injectable } from '@nestjs/common';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { type EventDefinition, events } from '@soundgood/event-catalog';
-import { CONFIG, createEvent, Outbox } from '@soundgood/eventing';
+import {
+  CONFIG,
+  createEvent,
+  currentTraceContext,
+  EventingMetrics,
+  Outbox,
+  tracer,
+} from '@soundgood/eventing';
+import { Counter, Histogram } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Tx } from '../database.js';
 import type { Rental, Saga } from '../generated/prisma/client.js';
@@ -34,15 +43,39 @@ export class SagaConflictError extends Error {}
 
 @Injectable()
 export class RentInstrumentSaga {
+  private readonly outcomes: Counter<'outcome' | 'reason'>;
+  private readonly stepDuration: Histogram<'step' | 'action' | 'outcome'>;
+
   constructor(
     private readonly outbox: Outbox,
     @Inject(CONFIG) private readonly config: Config,
-  ) {}
+    metrics: EventingMetrics,
+  ) {
+    this.outcomes = new Counter({
+      name: 'soundgood_saga_outcomes_total',
+      help: 'Rent-instrument sagas finished, by outcome (CONFIRMED, REJECTED, FAILED) and reason.',
+      labelNames: ['outcome', 'reason'],
+      registers: [metrics.registry],
+    });
+    this.stepDuration = new Histogram({
+      name: 'soundgood_saga_step_duration_seconds',
+      help: 'Time from sending a saga step’s command to its answer or deadline.',
+      labelNames: ['step', 'action', 'outcome'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [metrics.registry],
+    });
+  }
 
   /** Starts the saga of a new PENDING rental, in the transaction that created it. */
   async start(tx: Tx, rental: Rental): Promise<void> {
     await tx.saga.create({
-      data: { rentalId: rental.id, status: 'RUNNING', step: 'RESERVE_SLOT', deadlineAt: this.deadline() },
+      data: {
+        rentalId: rental.id,
+        status: 'RUNNING',
+        step: 'RESERVE_SLOT',
+        deadlineAt: this.deadline(),
+        traceparent: currentTraceContext().traceparent ?? null,
+      },
     });
     await this.send(tx, rental, 'RESERVE_SLOT', 1);
   }
@@ -53,10 +86,23 @@ export class RentInstrumentSaga {
     if (!saga) return;
     const expected = saga.status === 'RUNNING' || saga.status === 'COMPENSATING';
     if (!expected || saga.step !== step) {
-      await this.history(tx, rentalId, step, 'LATE_REPLY', result.ok ? 'SUCCEEDED' : 'REJECTED', 'answer after the step was over');
+      await this.history(
+        tx,
+        rentalId,
+        step,
+        'LATE_REPLY',
+        result.ok ? 'SUCCEEDED' : 'REJECTED',
+        'answer after the step was over',
+      );
       return;
     }
-    await this.finishAttempt(tx, rentalId, step, result.ok ? 'SUCCEEDED' : 'REJECTED', result.ok ? null : result.reason);
+    await this.finishAttempt(
+      tx,
+      rentalId,
+      step,
+      result.ok ? 'SUCCEEDED' : 'REJECTED',
+      result.ok ? null : result.reason,
+    );
     const rental = saga.rental;
 
     if (saga.status === 'COMPENSATING') {
@@ -89,9 +135,21 @@ export class RentInstrumentSaga {
     const saga = await tx.saga.findUnique({ where: { rentalId }, include: { rental: true } });
     if (!saga?.deadlineAt || saga.deadlineAt.getTime() > Date.now()) return;
     const step = saga.step as Step;
-    await this.finishAttempt(tx, rentalId, step, 'TIMED_OUT', `no answer within ${this.config.SAGA_STEP_TIMEOUT_MS} ms`);
+    await this.finishAttempt(
+      tx,
+      rentalId,
+      step,
+      'TIMED_OUT',
+      `no answer within ${this.config.SAGA_STEP_TIMEOUT_MS} ms`,
+    );
     if (saga.status === 'RUNNING') {
-      await this.compensate(tx, saga, saga.rental, `${step}_TIMEOUT`, `${step} got no answer within its deadline`);
+      await this.compensate(
+        tx,
+        saga,
+        saga.rental,
+        `${step}_TIMEOUT`,
+        `${step} got no answer within its deadline`,
+      );
       return;
     }
     if (saga.status !== 'COMPENSATING') return;
@@ -103,7 +161,11 @@ export class RentInstrumentSaga {
         failureReason: `${step}_FAILED`,
         failureMessage: message,
       });
-      await tx.rental.update({ where: { id: rentalId }, data: { status: 'FAILED', reason: `${step}_FAILED`, message } });
+      await tx.rental.update({
+        where: { id: rentalId },
+        data: { status: 'FAILED', reason: `${step}_FAILED`, message },
+      });
+      this.outcomes.inc({ outcome: 'FAILED', reason: `${step}_FAILED` });
       return;
     }
     const attempt = saga.stepAttempts + 1;
@@ -111,7 +173,13 @@ export class RentInstrumentSaga {
     await this.send(tx, saga.rental, step, attempt);
   }
 
-  private async compensate(tx: Tx, saga: Saga, rental: Rental, reason: string, message: string): Promise<void> {
+  private async compensate(
+    tx: Tx,
+    saga: Saga,
+    rental: Rental,
+    reason: string,
+    message: string,
+  ): Promise<void> {
     await tx.rental.update({ where: { id: rental.id }, data: { reason, message } });
     const plan = await this.compensationPlan(tx, rental.id);
     const first = plan[0];
@@ -148,7 +216,11 @@ export class RentInstrumentSaga {
   private async compensationPlan(tx: Tx, rentalId: string): Promise<CompensationStep[]> {
     const attempts = await tx.sagaStep.findMany({ where: { rentalId, action: 'EXECUTE' } });
     return forwardSteps
-      .filter((step) => attempts.some((a) => a.step === step) && !attempts.some((a) => a.step === step && a.outcome === 'REJECTED'))
+      .filter(
+        (step) =>
+          attempts.some((a) => a.step === step) &&
+          !attempts.some((a) => a.step === step && a.outcome === 'REJECTED'),
+      )
       .reverse()
       .map((step) => compensationOf[step]);
   }
@@ -159,6 +231,7 @@ export class RentInstrumentSaga {
     endsOn.setUTCMonth(endsOn.getUTCMonth() + rental.months);
     await this.transition(tx, saga, { status: 'COMPLETED', step: 'CONFIRMED', deadlineAt: null });
     await tx.rental.update({ where: { id: rental.id }, data: { status: 'CONFIRMED', startsOn, endsOn } });
+    this.outcomes.inc({ outcome: 'CONFIRMED', reason: '' });
     await this.outbox.add(
       tx,
       createEvent(
@@ -181,11 +254,18 @@ export class RentInstrumentSaga {
   private async reject(tx: Tx, saga: Saga, rental: Rental, reason: string, message: string): Promise<void> {
     await this.transition(tx, saga, { status: 'REJECTED', step: 'REJECTED', deadlineAt: null });
     await tx.rental.update({ where: { id: rental.id }, data: { status: 'REJECTED', reason, message } });
+    this.outcomes.inc({ outcome: 'REJECTED', reason });
     await this.outbox.add(
       tx,
       createEvent(
         events.rentalRejected,
-        { rentalId: rental.id, studentId: rental.studentId, instrumentId: rental.instrumentId, reason, message },
+        {
+          rentalId: rental.id,
+          studentId: rental.studentId,
+          instrumentId: rental.instrumentId,
+          reason,
+          message,
+        },
         { partitionKey: rental.id },
       ),
     );
@@ -195,13 +275,16 @@ export class RentInstrumentSaga {
   private async transition(
     tx: Tx,
     saga: Saga,
-    change: Partial<Pick<Saga, 'status' | 'step' | 'stepAttempts' | 'deadlineAt' | 'failureReason' | 'failureMessage'>>,
+    change: Partial<
+      Pick<Saga, 'status' | 'step' | 'stepAttempts' | 'deadlineAt' | 'failureReason' | 'failureMessage'>
+    >,
   ): Promise<void> {
     const { count } = await tx.saga.updateMany({
       where: { rentalId: saga.rentalId, version: saga.version },
       data: { ...change, version: { increment: 1 } },
     });
-    if (count !== 1) throw new SagaConflictError(`saga ${saga.rentalId} changed concurrently (version ${saga.version})`);
+    if (count !== 1)
+      throw new SagaConflictError(`saga ${saga.rentalId} changed concurrently (version ${saga.version})`);
     Object.assign(saga, change, { version: saga.version + 1 });
   }
 
@@ -211,10 +294,12 @@ export class RentInstrumentSaga {
     await tx.sagaStep.create({ data: { rentalId: rental.id, step, action, attempt, outcome: 'STARTED' } });
     const ref = { rentalId: rental.id, studentId: rental.studentId };
     const options = { partitionKey: rental.id };
-    const command = (definition: EventDefinition, data: unknown) => createEvent(definition, data as never, options);
+    const command = (definition: EventDefinition, data: unknown) =>
+      createEvent(definition, data as never, options);
     const commands: Record<Step, () => ReturnType<typeof command>> = {
       RESERVE_SLOT: () => command(events.reserveSlot, ref),
-      RESERVE_INSTRUMENT: () => command(events.reserveInstrument, { ...ref, instrumentId: rental.instrumentId }),
+      RESERVE_INSTRUMENT: () =>
+        command(events.reserveInstrument, { ...ref, instrumentId: rental.instrumentId }),
       CHARGE_PAYMENT: () =>
         command(events.chargePayment, {
           ...ref,
@@ -223,24 +308,61 @@ export class RentInstrumentSaga {
           description: `first month of rental ${rental.id}`,
         }),
       REFUND_PAYMENT: () => command(events.refundPayment, ref),
-      RELEASE_INSTRUMENT: () => command(events.releaseInstrument, { ...ref, instrumentId: rental.instrumentId }),
+      RELEASE_INSTRUMENT: () =>
+        command(events.releaseInstrument, { ...ref, instrumentId: rental.instrumentId }),
       RELEASE_SLOT: () => command(events.releaseSlot, ref),
     };
     await this.outbox.add(tx, commands[step]());
   }
 
-  private async finishAttempt(tx: Tx, rentalId: string, step: Step, outcome: string, reason: string | null): Promise<void> {
+  private async finishAttempt(
+    tx: Tx,
+    rentalId: string,
+    step: Step,
+    outcome: string,
+    reason: string | null,
+  ): Promise<void> {
     const [latest] = await tx.sagaStep.findMany({
       where: { rentalId, step, outcome: 'STARTED' },
       orderBy: { id: 'desc' },
       take: 1,
     });
-    if (latest) await tx.sagaStep.update({ where: { id: latest.id }, data: { outcome, reason, finishedAt: new Date() } });
+    if (!latest) return;
+    const finishedAt = new Date();
+    await tx.sagaStep.update({ where: { id: latest.id }, data: { outcome, reason, finishedAt } });
+    this.stepDuration.observe(
+      { step, action: latest.action, outcome },
+      (finishedAt.getTime() - latest.startedAt.getTime()) / 1000,
+    );
+    // The step as a span of its own, from its command to its answer (or deadline).
+    const span = tracer.startSpan(`rent-instrument ${step}`, {
+      startTime: latest.startedAt,
+      attributes: {
+        'soundgood.rental.id': rentalId,
+        'soundgood.saga.step': step,
+        'soundgood.saga.action': latest.action,
+        'soundgood.saga.attempt': latest.attempt,
+        'soundgood.saga.outcome': outcome,
+        ...(reason ? { 'soundgood.saga.reason': reason } : {}),
+      },
+    });
+    if (outcome !== 'SUCCEEDED')
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `${step} ${outcome}: ${reason}` });
+    span.end(finishedAt);
   }
 
-  private async history(tx: Tx, rentalId: string, step: Step, action: string, outcome: string, reason: string): Promise<void> {
+  private async history(
+    tx: Tx,
+    rentalId: string,
+    step: Step,
+    action: string,
+    outcome: string,
+    reason: string,
+  ): Promise<void> {
     const now = new Date();
-    await tx.sagaStep.create({ data: { rentalId, step, action, attempt: 0, outcome, reason, startedAt: now, finishedAt: now } });
+    await tx.sagaStep.create({
+      data: { rentalId, step, action, attempt: 0, outcome, reason, startedAt: now, finishedAt: now },
+    });
   }
 
   private deadline(): Date {

@@ -1,5 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { CONFIG } from '@soundgood/eventing';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { CONFIG, contextFrom, inSpan } from '@soundgood/eventing';
 import type { Config } from '../config.js';
 import { Database } from '../database.js';
 import { RentInstrumentSaga, SagaConflictError } from './rent-instrument.saga.js';
@@ -39,14 +45,19 @@ export class SagaDeadlines implements OnApplicationBootstrap, OnModuleDestroy {
         where: { status: { in: ['RUNNING', 'COMPENSATING'] }, deadlineAt: { lt: new Date() } },
         orderBy: { deadlineAt: 'asc' },
         take: 100,
-        select: { rentalId: true },
+        select: { rentalId: true, traceparent: true },
       });
-      for (const { rentalId } of overdue) {
-        await this.database
-          .$transaction((tx) => this.saga.onDeadline(tx, rentalId))
-          .catch((error: Error) => {
-            if (!(error instanceof SagaConflictError)) this.logger.error(`deadline of saga ${rentalId}: ${error.message}`);
-          });
+      for (const { rentalId, traceparent } of overdue) {
+        // In the saga's own trace, so that a timeout and its compensation show up there.
+        await inSpan(
+          'rent-instrument deadline',
+          { 'soundgood.rental.id': rentalId },
+          () => this.database.$transaction((tx) => this.saga.onDeadline(tx, rentalId)),
+          contextFrom({ traceparent: traceparent ?? undefined }),
+        ).catch((error: Error) => {
+          if (!(error instanceof SagaConflictError))
+            this.logger.error(`deadline of saga ${rentalId}: ${error.message}`);
+        });
       }
     } catch (error) {
       this.logger.error(`looking for overdue sagas: ${(error as Error).message}`);

@@ -21,12 +21,19 @@ export class TerminateRentalService {
         where: { id: rentalId, status: 'CONFIRMED' },
         data: { status: 'TERMINATED', terminatedAt },
       });
-      if (count !== 1) throw new ConflictException(`rental ${rentalId} is ${rental.status}: only a CONFIRMED rental can be terminated`);
+      if (count !== 1)
+        throw new ConflictException(
+          `rental ${rentalId} is ${rental.status}: only a CONFIRMED rental can be terminated`,
+        );
       const ref = { rentalId, studentId: rental.studentId };
       const options = { partitionKey: rentalId };
       await this.outbox.add(
         tx,
-        createEvent(events.rentalTerminated, { ...ref, instrumentId: rental.instrumentId, terminatedAt: terminatedAt.toISOString() }, options),
+        createEvent(
+          events.rentalTerminated,
+          { ...ref, instrumentId: rental.instrumentId, terminatedAt: terminatedAt.toISOString() },
+          options,
+        ),
         createEvent(events.releaseInstrument, { ...ref, instrumentId: rental.instrumentId }, options),
         createEvent(events.releaseSlot, ref, options),
       );

@@ -21,13 +21,30 @@ afterAll(async () => {
 });
 
 const charges = async (rentalId: string) =>
-  (await soundgood.query<{ amount_cents: number }>('billing', 'SELECT amount_cents FROM charges WHERE rental_id = $1', rentalId)).length;
+  (
+    await soundgood.query<{ amount_cents: number }>(
+      'billing',
+      'SELECT amount_cents FROM charges WHERE rental_id = $1',
+      rentalId,
+    )
+  ).length;
 const refunds = async (rentalId: string) =>
-  (await soundgood.query<{ amount_cents: number }>('billing', 'SELECT amount_cents FROM refunds WHERE rental_id = $1', rentalId))[0]?.amount_cents;
+  (
+    await soundgood.query<{ amount_cents: number }>(
+      'billing',
+      'SELECT amount_cents FROM refunds WHERE rental_id = $1',
+      rentalId,
+    )
+  )[0]?.amount_cents;
 const available = async (instrumentId: string) =>
-  ((await soundgood.call('inventory', 'GET', `/instruments/${instrumentId}`)).body as { rentalId: string | null }).rentalId === null;
+  (
+    (await soundgood.call('inventory', 'GET', `/instruments/${instrumentId}`)).body as {
+      rentalId: string | null;
+    }
+  ).rentalId === null;
 const activeRentals = async (studentId: string) =>
-  ((await soundgood.call('students', 'GET', `/students/${studentId}`)).body as { activeRentals: number }).activeRentals;
+  ((await soundgood.call('students', 'GET', `/students/${studentId}`)).body as { activeRentals: number })
+    .activeRentals;
 
 describe('rent an instrument', () => {
   it('confirms a rental: one charge, the instrument rented, the slot used', async () => {
@@ -48,7 +65,9 @@ describe('rent an instrument', () => {
     expect(await available(instrument)).toBe(false);
     expect(await activeRentals(student)).toBe(1);
     const notifications = await soundgood.call('notifications', 'GET', `/students/${student}/notifications`);
-    expect(notifications.body).toEqual(expect.arrayContaining([expect.objectContaining({ rentalId: id, kind: 'CONFIRMED' })]));
+    expect(notifications.body).toEqual(
+      expect.arrayContaining([expect.objectContaining({ rentalId: id, kind: 'CONFIRMED' })]),
+    );
   });
 
   it('returns the same rental for a retried request with the same Idempotency-Key', async () => {
@@ -61,14 +80,22 @@ describe('rent an instrument', () => {
     ]);
     expect(second).toBe(first);
     expect((await soundgood.settled(first)).status).toBe('CONFIRMED');
-    const reused = await soundgood.call('rentals', 'POST', '/rentals', { studentId: student, instrumentId: instrument, months: 5 }, headers);
+    const reused = await soundgood.call(
+      'rentals',
+      'POST',
+      '/rentals',
+      { studentId: student, instrumentId: instrument, months: 5 },
+      headers,
+    );
     expect(reused.status).toBe(409);
   });
 
   it('rejects a third rental of a student and releases what it had taken', async () => {
     const student = await soundgood.student();
     for (const months of [1, 2]) {
-      expect((await soundgood.settled(await soundgood.rent(student, await soundgood.instrument(), months))).status).toBe('CONFIRMED');
+      expect(
+        (await soundgood.settled(await soundgood.rent(student, await soundgood.instrument(), months))).status,
+      ).toBe('CONFIRMED');
     }
     const instrument = await soundgood.instrument();
     const third = await soundgood.settled(await soundgood.rent(student, instrument));
@@ -126,7 +153,9 @@ describe('rent an instrument', () => {
     const ids = await Promise.all(instruments.map((instrument) => soundgood.rent(student, instrument)));
     const rentals = await Promise.all(ids.map((id) => soundgood.settled(id)));
     expect(rentals.filter((r) => r.status === 'CONFIRMED')).toHaveLength(2);
-    expect(rentals.filter((r) => r.status === 'REJECTED').every((r) => r.reason === 'QUOTA_EXCEEDED')).toBe(true);
+    expect(rentals.filter((r) => r.status === 'REJECTED').every((r) => r.reason === 'QUOTA_EXCEEDED')).toBe(
+      true,
+    );
     expect(await activeRentals(student)).toBe(2);
   });
 
@@ -150,15 +179,25 @@ describe('rent an instrument when things go wrong', () => {
     const student = await soundgood.student().catch(() => undefined);
     expect(student, 'billing is down: the account cannot be set up now').toBeUndefined();
     const studentId = crypto.randomUUID();
-    await soundgood.call('students', 'POST', '/students', { id: studentId, name: 'Offline', email: `${studentId}@soundgood.test` });
+    await soundgood.call('students', 'POST', '/students', {
+      id: studentId,
+      name: 'Offline',
+      email: `${studentId}@soundgood.test`,
+    });
     const instrument = await soundgood.instrument();
     const id = await soundgood.rent(studentId, instrument);
 
     // The charge gets no answer: past its deadline the saga compensates, starting with a refund.
     await expect
-      .poll(async () => (await soundgood.rental(id)).saga.history.some((h) => h.step === 'CHARGE_PAYMENT' && h.outcome === 'TIMED_OUT'), {
-        timeout: 20_000,
-      })
+      .poll(
+        async () =>
+          (await soundgood.rental(id)).saga.history.some(
+            (h) => h.step === 'CHARGE_PAYMENT' && h.outcome === 'TIMED_OUT',
+          ),
+        {
+          timeout: 20_000,
+        },
+      )
       .toBe(true);
     expect((await soundgood.rental(id)).saga.status).toBe('COMPENSATING');
 
@@ -184,7 +223,13 @@ describe('rent an instrument when things go wrong', () => {
         if (message.headers?.['x-soundgood-duplicate']) return;
         await producer.send({
           topic: soundgood.topic,
-          messages: [{ key: message.key, value: message.value, headers: { ...message.headers, 'x-soundgood-duplicate': '1' } }],
+          messages: [
+            {
+              key: message.key,
+              value: message.value,
+              headers: { ...message.headers, 'x-soundgood-duplicate': '1' },
+            },
+          ],
         });
         duplicated++;
       },
@@ -216,10 +261,8 @@ describe('rentals API', () => {
     expect((await soundgood.call('rentals', 'GET', `/rentals/${crypto.randomUUID()}`)).status).toBe(404);
     expect((await soundgood.call('rentals', 'GET', '/sagas?status=bogus')).status).toBe(400);
     const openapi = await soundgood.call('rentals', 'GET', '/openapi.json');
-    expect(openapi.body.paths['/rentals'].post.requestBody.content['application/json'].schema.required).toEqual([
-      'studentId',
-      'instrumentId',
-      'months',
-    ]);
+    expect(
+      openapi.body.paths['/rentals'].post.requestBody.content['application/json'].schema.required,
+    ).toEqual(['studentId', 'instrumentId', 'months']);
   });
 });

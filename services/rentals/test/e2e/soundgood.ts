@@ -21,7 +21,11 @@ export interface Rental {
   id: string;
   status: string;
   reason: string | null;
-  saga: { status: string; step: string; history: { step: string; action: string; outcome: string; reason: string | null }[] };
+  saga: {
+    status: string;
+    step: string;
+    history: { step: string; action: string; outcome: string; reason: string | null }[];
+  };
 }
 
 export type Stack = Awaited<ReturnType<typeof startSoundgood>>;
@@ -86,7 +90,15 @@ export async function startSoundgood(overrides: Partial<Record<ServiceName, Reco
 
     async student(paymentMethod = 'pm_card_visa'): Promise<string> {
       const id = randomUUID();
-      expect((await call('students', 'POST', '/students', { id, name: `Student ${id.slice(0, 4)}`, email: `${id}@soundgood.test` })).status).toBe(201);
+      expect(
+        (
+          await call('students', 'POST', '/students', {
+            id,
+            name: `Student ${id.slice(0, 4)}`,
+            email: `${id}@soundgood.test`,
+          })
+        ).status,
+      ).toBe(201);
       const account = await call('billing', 'PUT', `/accounts/${id}`, { paymentMethod });
       expect([200, 201]).toContain(account.status);
       return id;
@@ -94,13 +106,25 @@ export async function startSoundgood(overrides: Partial<Record<ServiceName, Reco
 
     async instrument(monthlyFeeCents = 2500): Promise<string> {
       const id = randomUUID();
-      const created = await call('inventory', 'POST', '/instruments', { id, type: 'guitar', brand: 'Yamaha', monthlyFeeCents, currency: 'EUR' });
+      const created = await call('inventory', 'POST', '/instruments', {
+        id,
+        type: 'guitar',
+        brand: 'Yamaha',
+        monthlyFeeCents,
+        currency: 'EUR',
+      });
       expect(created.status).toBe(201);
       return id;
     },
 
     async rent(studentId: string, instrumentId: string, months = 3, headers = {}): Promise<string> {
-      const response = await call('rentals', 'POST', '/rentals', { studentId, instrumentId, months }, headers);
+      const response = await call(
+        'rentals',
+        'POST',
+        '/rentals',
+        { studentId, instrumentId, months },
+        headers,
+      );
       expect(response.status, JSON.stringify(response.body)).toBe(202);
       expect(response.headers.get('location')).toBe(`/rentals/${response.body.id}`);
       return response.body.id as string;
@@ -112,10 +136,14 @@ export async function startSoundgood(overrides: Partial<Record<ServiceName, Reco
 
     /** Waits until the rental's saga is over (no longer RUNNING or COMPENSATING). */
     async settled(id: string, timeoutMs = 30_000): Promise<Rental> {
-      return waitFor(async () => {
-        const rental = (await call('rentals', 'GET', `/rentals/${id}`)).body as Rental;
-        return ['RUNNING', 'COMPENSATING'].includes(rental.saga?.status) ? undefined : rental;
-      }, `the saga of rental ${id} to finish`, timeoutMs);
+      return waitFor(
+        async () => {
+          const rental = (await call('rentals', 'GET', `/rentals/${id}`)).body as Rental;
+          return ['RUNNING', 'COMPENSATING'].includes(rental.saga?.status) ? undefined : rental;
+        },
+        `the saga of rental ${id} to finish`,
+        timeoutMs,
+      );
     },
 
     stop: (name: ServiceName, signal?: NodeJS.Signals) => stopService(services[name], signal),
@@ -123,37 +151,68 @@ export async function startSoundgood(overrides: Partial<Record<ServiceName, Reco
 
     /** Holds across all databases once every saga is over. */
     async checkInvariants(): Promise<void> {
-      await waitFor(async () => ((await call('rentals', 'GET', '/sagas?status=in-flight')).body.length === 0 ? true : undefined), 'no saga in flight', 60_000);
+      await waitFor(
+        async () =>
+          (await call('rentals', 'GET', '/sagas?status=in-flight')).body.length === 0 ? true : undefined,
+        'no saga in flight',
+        60_000,
+      );
       // Replies to termination's release commands may still be on their way: let them land.
       await new Promise((r) => setTimeout(r, 1500));
-      const overQuota = await query('students', `SELECT student_id FROM rental_slots WHERE status = 'HELD' GROUP BY student_id HAVING count(*) > 2`);
+      const overQuota = await query(
+        'students',
+        `SELECT student_id FROM rental_slots WHERE status = 'HELD' GROUP BY student_id HAVING count(*) > 2`,
+      );
       expect(overQuota, 'no student above two active rentals').toEqual([]);
-      const rentedTwice = await query('inventory', `SELECT instrument_id FROM reservations WHERE status = 'HELD' GROUP BY instrument_id HAVING count(*) > 1`);
+      const rentedTwice = await query(
+        'inventory',
+        `SELECT instrument_id FROM reservations WHERE status = 'HELD' GROUP BY instrument_id HAVING count(*) > 1`,
+      );
       expect(rentedTwice, 'no instrument rented twice').toEqual([]);
 
       const active = await query<{ id: string; instrument_id: string; student_id: string }>(
         'rentals',
         `SELECT id, instrument_id, student_id FROM rentals WHERE status = 'CONFIRMED'`,
       );
-      const held = await query<{ rental_id: string }>('students', `SELECT rental_id FROM rental_slots WHERE status = 'HELD'`);
-      expect(held.map((r) => r.rental_id).sort(), 'slots held = active rentals').toEqual(active.map((r) => r.id).sort());
-      const holding = await query<{ rental_id: string }>('inventory', 'SELECT rental_id FROM instruments WHERE rental_id IS NOT NULL');
-      expect(holding.map((r) => r.rental_id).sort(), 'instruments held = active rentals').toEqual(active.map((r) => r.id).sort());
+      const held = await query<{ rental_id: string }>(
+        'students',
+        `SELECT rental_id FROM rental_slots WHERE status = 'HELD'`,
+      );
+      expect(held.map((r) => r.rental_id).sort(), 'slots held = active rentals').toEqual(
+        active.map((r) => r.id).sort(),
+      );
+      const holding = await query<{ rental_id: string }>(
+        'inventory',
+        'SELECT rental_id FROM instruments WHERE rental_id IS NOT NULL',
+      );
+      expect(holding.map((r) => r.rental_id).sort(), 'instruments held = active rentals').toEqual(
+        active.map((r) => r.id).sort(),
+      );
 
       const [fees] = await query<{ total: string }>(
         'rentals',
         `SELECT coalesce(sum(monthly_fee_cents), 0) AS total FROM rentals WHERE status IN ('CONFIRMED', 'TERMINATED')`,
       );
-      const [charged] = await query<{ total: string }>('billing', 'SELECT coalesce(sum(amount_cents), 0) AS total FROM charges');
-      const [refunded] = await query<{ total: string }>('billing', 'SELECT coalesce(sum(amount_cents), 0) AS total FROM refunds');
-      expect(Number(charged?.total) - Number(refunded?.total), 'charges - refunds = fees of confirmed rentals').toBe(Number(fees?.total));
+      const [charged] = await query<{ total: string }>(
+        'billing',
+        'SELECT coalesce(sum(amount_cents), 0) AS total FROM charges',
+      );
+      const [refunded] = await query<{ total: string }>(
+        'billing',
+        'SELECT coalesce(sum(amount_cents), 0) AS total FROM refunds',
+      );
+      expect(
+        Number(charged?.total) - Number(refunded?.total),
+        'charges - refunds = fees of confirmed rentals',
+      ).toBe(Number(fees?.total));
     },
 
     async close(): Promise<void> {
       await Promise.all(serviceNames.map((name) => stopService(services[name])));
       const admin = new pg.Client({ connectionString: serverUrl });
       await admin.connect();
-      for (const name of serviceNames) await admin.query(`DROP DATABASE IF EXISTS "e2e_${run}_${name}" WITH (FORCE)`);
+      for (const name of serviceNames)
+        await admin.query(`DROP DATABASE IF EXISTS "e2e_${run}_${name}" WITH (FORCE)`);
       await admin.end();
     },
   };

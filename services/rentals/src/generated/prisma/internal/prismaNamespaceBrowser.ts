@@ -128,6 +128,7 @@ export const SagaScalarFieldEnum = {
   failureReason: 'failureReason',
   failureMessage: 'failureMessage',
   version: 'version',
+  traceparent: 'traceparent',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const

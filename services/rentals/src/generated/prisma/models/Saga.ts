@@ -45,6 +45,7 @@ export type SagaMinAggregateOutputType = {
   failureReason: string | null
   failureMessage: string | null
   version: number | null
+  traceparent: string | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -58,6 +59,7 @@ export type SagaMaxAggregateOutputType = {
   failureReason: string | null
   failureMessage: string | null
   version: number | null
+  traceparent: string | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -71,6 +73,7 @@ export type SagaCountAggregateOutputType = {
   failureReason: number
   failureMessage: number
   version: number
+  traceparent: number
   createdAt: number
   updatedAt: number
   _all: number
@@ -96,6 +99,7 @@ export type SagaMinAggregateInputType = {
   failureReason?: true
   failureMessage?: true
   version?: true
+  traceparent?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -109,6 +113,7 @@ export type SagaMaxAggregateInputType = {
   failureReason?: true
   failureMessage?: true
   version?: true
+  traceparent?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -122,6 +127,7 @@ export type SagaCountAggregateInputType = {
   failureReason?: true
   failureMessage?: true
   version?: true
+  traceparent?: true
   createdAt?: true
   updatedAt?: true
   _all?: true
@@ -222,6 +228,7 @@ export type SagaGroupByOutputType = {
   failureReason: string | null
   failureMessage: string | null
   version: number
+  traceparent: string | null
   createdAt: Date
   updatedAt: Date
   _count: SagaCountAggregateOutputType | null
@@ -258,6 +265,7 @@ export type SagaWhereInput = {
   failureReason?: Prisma.StringNullableFilter<"Saga"> | string | null
   failureMessage?: Prisma.StringNullableFilter<"Saga"> | string | null
   version?: Prisma.IntFilter<"Saga"> | number
+  traceparent?: Prisma.StringNullableFilter<"Saga"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Saga"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Saga"> | Date | string
   rental?: Prisma.XOR<Prisma.RentalScalarRelationFilter, Prisma.RentalWhereInput>
@@ -273,6 +281,7 @@ export type SagaOrderByWithRelationInput = {
   failureReason?: Prisma.SortOrderInput | Prisma.SortOrder
   failureMessage?: Prisma.SortOrderInput | Prisma.SortOrder
   version?: Prisma.SortOrder
+  traceparent?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   rental?: Prisma.RentalOrderByWithRelationInput
@@ -291,6 +300,7 @@ export type SagaWhereUniqueInput = Prisma.AtLeast<{
   failureReason?: Prisma.StringNullableFilter<"Saga"> | string | null
   failureMessage?: Prisma.StringNullableFilter<"Saga"> | string | null
   version?: Prisma.IntFilter<"Saga"> | number
+  traceparent?: Prisma.StringNullableFilter<"Saga"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Saga"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Saga"> | Date | string
   rental?: Prisma.XOR<Prisma.RentalScalarRelationFilter, Prisma.RentalWhereInput>
@@ -306,6 +316,7 @@ export type SagaOrderByWithAggregationInput = {
   failureReason?: Prisma.SortOrderInput | Prisma.SortOrder
   failureMessage?: Prisma.SortOrderInput | Prisma.SortOrder
   version?: Prisma.SortOrder
+  traceparent?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.SagaCountOrderByAggregateInput
@@ -327,6 +338,7 @@ export type SagaScalarWhereWithAggregatesInput = {
   failureReason?: Prisma.StringNullableWithAggregatesFilter<"Saga"> | string | null
   failureMessage?: Prisma.StringNullableWithAggregatesFilter<"Saga"> | string | null
   version?: Prisma.IntWithAggregatesFilter<"Saga"> | number
+  traceparent?: Prisma.StringNullableWithAggregatesFilter<"Saga"> | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Saga"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Saga"> | Date | string
 }
@@ -339,6 +351,7 @@ export type SagaCreateInput = {
   failureReason?: string | null
   failureMessage?: string | null
   version?: number
+  traceparent?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   rental: Prisma.RentalCreateNestedOneWithoutSagaInput
@@ -354,6 +367,7 @@ export type SagaUncheckedCreateInput = {
   failureReason?: string | null
   failureMessage?: string | null
   version?: number
+  traceparent?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   history?: Prisma.SagaStepUncheckedCreateNestedManyWithoutSagaInput
@@ -367,6 +381,7 @@ export type SagaUpdateInput = {
   failureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   failureMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   version?: Prisma.IntFieldUpdateOperationsInput | number
+  traceparent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   rental?: Prisma.RentalUpdateOneRequiredWithoutSagaNestedInput
@@ -382,6 +397,7 @@ export type SagaUncheckedUpdateInput = {
   failureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   failureMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   version?: Prisma.IntFieldUpdateOperationsInput | number
+  traceparent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   history?: Prisma.SagaStepUncheckedUpdateManyWithoutSagaNestedInput
@@ -396,6 +412,7 @@ export type SagaCreateManyInput = {
   failureReason?: string | null
   failureMessage?: string | null
   version?: number
+  traceparent?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -408,6 +425,7 @@ export type SagaUpdateManyMutationInput = {
   failureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   failureMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   version?: Prisma.IntFieldUpdateOperationsInput | number
+  traceparent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -421,6 +439,7 @@ export type SagaUncheckedUpdateManyInput = {
   failureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   failureMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   version?: Prisma.IntFieldUpdateOperationsInput | number
+  traceparent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -439,6 +458,7 @@ export type SagaCountOrderByAggregateInput = {
   failureReason?: Prisma.SortOrder
   failureMessage?: Prisma.SortOrder
   version?: Prisma.SortOrder
+  traceparent?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -457,6 +477,7 @@ export type SagaMaxOrderByAggregateInput = {
   failureReason?: Prisma.SortOrder
   failureMessage?: Prisma.SortOrder
   version?: Prisma.SortOrder
+  traceparent?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -470,6 +491,7 @@ export type SagaMinOrderByAggregateInput = {
   failureReason?: Prisma.SortOrder
   failureMessage?: Prisma.SortOrder
   version?: Prisma.SortOrder
+  traceparent?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -542,6 +564,7 @@ export type SagaCreateWithoutRentalInput = {
   failureReason?: string | null
   failureMessage?: string | null
   version?: number
+  traceparent?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   history?: Prisma.SagaStepCreateNestedManyWithoutSagaInput
@@ -555,6 +578,7 @@ export type SagaUncheckedCreateWithoutRentalInput = {
   failureReason?: string | null
   failureMessage?: string | null
   version?: number
+  traceparent?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   history?: Prisma.SagaStepUncheckedCreateNestedManyWithoutSagaInput
@@ -584,6 +608,7 @@ export type SagaUpdateWithoutRentalInput = {
   failureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   failureMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   version?: Prisma.IntFieldUpdateOperationsInput | number
+  traceparent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   history?: Prisma.SagaStepUpdateManyWithoutSagaNestedInput
@@ -597,6 +622,7 @@ export type SagaUncheckedUpdateWithoutRentalInput = {
   failureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   failureMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   version?: Prisma.IntFieldUpdateOperationsInput | number
+  traceparent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   history?: Prisma.SagaStepUncheckedUpdateManyWithoutSagaNestedInput
@@ -610,6 +636,7 @@ export type SagaCreateWithoutHistoryInput = {
   failureReason?: string | null
   failureMessage?: string | null
   version?: number
+  traceparent?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   rental: Prisma.RentalCreateNestedOneWithoutSagaInput
@@ -624,6 +651,7 @@ export type SagaUncheckedCreateWithoutHistoryInput = {
   failureReason?: string | null
   failureMessage?: string | null
   version?: number
+  traceparent?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -652,6 +680,7 @@ export type SagaUpdateWithoutHistoryInput = {
   failureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   failureMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   version?: Prisma.IntFieldUpdateOperationsInput | number
+  traceparent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   rental?: Prisma.RentalUpdateOneRequiredWithoutSagaNestedInput
@@ -666,6 +695,7 @@ export type SagaUncheckedUpdateWithoutHistoryInput = {
   failureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   failureMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   version?: Prisma.IntFieldUpdateOperationsInput | number
+  traceparent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -710,6 +740,7 @@ export type SagaSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   failureReason?: boolean
   failureMessage?: boolean
   version?: boolean
+  traceparent?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   rental?: boolean | Prisma.RentalDefaultArgs<ExtArgs>
@@ -726,6 +757,7 @@ export type SagaSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   failureReason?: boolean
   failureMessage?: boolean
   version?: boolean
+  traceparent?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   rental?: boolean | Prisma.RentalDefaultArgs<ExtArgs>
@@ -740,6 +772,7 @@ export type SagaSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   failureReason?: boolean
   failureMessage?: boolean
   version?: boolean
+  traceparent?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   rental?: boolean | Prisma.RentalDefaultArgs<ExtArgs>
@@ -754,11 +787,12 @@ export type SagaSelectScalar = {
   failureReason?: boolean
   failureMessage?: boolean
   version?: boolean
+  traceparent?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }
 
-export type SagaOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"rentalId" | "status" | "step" | "stepAttempts" | "deadlineAt" | "failureReason" | "failureMessage" | "version" | "createdAt" | "updatedAt", ExtArgs["result"]["saga"]>
+export type SagaOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"rentalId" | "status" | "step" | "stepAttempts" | "deadlineAt" | "failureReason" | "failureMessage" | "version" | "traceparent" | "createdAt" | "updatedAt", ExtArgs["result"]["saga"]>
 export type SagaInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   rental?: boolean | Prisma.RentalDefaultArgs<ExtArgs>
   history?: boolean | Prisma.Saga$historyArgs<ExtArgs>
@@ -786,6 +820,10 @@ export type $SagaPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     failureReason: string | null
     failureMessage: string | null
     version: number
+    /**
+     * W3C trace context of the request that started the saga: its deadline handling joins that trace.
+     */
+    traceparent: string | null
     createdAt: Date
     updatedAt: Date
   }, ExtArgs["result"]["saga"]>
@@ -1221,6 +1259,7 @@ export interface SagaFieldRefs {
   readonly failureReason: Prisma.FieldRef<"Saga", 'String'>
   readonly failureMessage: Prisma.FieldRef<"Saga", 'String'>
   readonly version: Prisma.FieldRef<"Saga", 'Int'>
+  readonly traceparent: Prisma.FieldRef<"Saga", 'String'>
   readonly createdAt: Prisma.FieldRef<"Saga", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Saga", 'DateTime'>
 }

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "sagas" ADD COLUMN "traceparent" TEXT;
