@@ -1,0 +1,20 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { z } from 'zod';
+import { FindStudentsService, type StudentView } from './find-students.service.js';
+
+const studentPath = z.object({ id: z.uuid() });
+
+@Controller('students')
+export class FindStudentsHttpController {
+  constructor(private readonly service: FindStudentsService) {}
+
+  @Get()
+  async list(): Promise<{ students: StudentView[] }> {
+    return { students: await this.service.list() };
+  }
+
+  @Get(':id')
+  get(@Param({ schema: studentPath }) { id }: z.infer<typeof studentPath>): Promise<StudentView> {
+    return this.service.get(id);
+  }
+}
