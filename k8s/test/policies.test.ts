@@ -90,7 +90,10 @@ describe.each(environments)('policies in %s', (env) => {
   it('migrates with the same image tags the services run', () => {
     const migrations = images(kustomize(`k8s/environments/${env}/migrations`));
     for (const [deployment, image] of images(app.filter((o) => o.kind === 'Deployment'))) {
-      expect(migrations.get(`${deployment}-migrate`), deployment).toBe(image);
+      // The Job runs the service's -migrate image (services/Dockerfile, target migrate) at the same tag.
+      expect(migrations.get(`${deployment}-migrate`), deployment).toBe(
+        image?.replace(`/${deployment}:`, `/${deployment}-migrate:`),
+      );
     }
   });
 

@@ -108,7 +108,7 @@ describe('the compose checks on broken fixtures', () => {
       `rentals: PORT 8080 is not the http port 3000 ${from}`,
       `rentals: METRICS_PORT 9464 is not the http-metrics port 9090 ${from}`,
       `rentals: the image runs as 1000, not as user 2000 ${from}`,
-      `rentals: command ["node","services/rentals/dist/main.js"] is not ["node","dist/main.js"] ${from}`,
+      `rentals: command ["node","--import","@soundgood/eventing/register","services/rentals/dist/main.js"] is not ["node","dist/main.js"] ${from}`,
       `rentals: read_only differs from readOnlyRootFilesystem ${from}`,
     ]);
   });

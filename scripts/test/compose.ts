@@ -41,7 +41,12 @@ export const containerConventions = {
   metricsPort: 9464,
   user: 1000,
   readOnlyRootFilesystem: true,
-  command: (service: string) => ['node', `services/${service}/dist/main.js`],
+  command: (service: string) => [
+    'node',
+    '--import',
+    '@soundgood/eventing/register',
+    `services/${service}/dist/main.js`,
+  ],
 };
 
 export function loadCompose(file: string): ComposeFile {

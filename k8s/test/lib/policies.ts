@@ -197,7 +197,9 @@ export function imageSetterMarkers(file: string, text: string, policies: Set<str
   lines.forEach((line, index) => {
     const image = /^\s*(?:-\s*)?(?:image|name):\s*(ghcr\.io\/soundgood\/([a-z-]+))(:\S+)?/.exec(line);
     if (!image) return;
-    const [, , service, tag] = image;
+    const [, , repository, tag] = image;
+    // A service's -migrate image is released with it and follows the service's policy.
+    const service = repository?.replace(/-migrate$/, '');
     const where = `${file}:${index + 1}`;
     if (/^\s*(?:-\s*)?image:/.test(line)) {
       if (tag)
