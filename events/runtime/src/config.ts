@@ -18,6 +18,12 @@ const baseShape = {
   EVENT_MAX_ATTEMPTS: positiveInt(5),
   EVENT_RETRY_BACKOFF_MS: positiveInt(200),
   OUTBOX_POLL_INTERVAL_MS: positiveInt(1000),
+  /**
+   * `naive` exists only as the benchmark's baseline (scripts/bench): events are published inside the
+   * transaction instead of through the outbox, and the inbox is skipped. It can lose and repeat
+   * effects; never run it for real.
+   */
+  EVENT_DELIVERY: z.enum(['reliable', 'naive']).default('reliable'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   DEPLOYMENT_ENVIRONMENT: z.string().default('local'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),

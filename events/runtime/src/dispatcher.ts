@@ -45,7 +45,8 @@ export class EventDispatcher {
   constructor(
     private readonly service: ServiceName,
     private readonly database: EventingDatabase,
-    private readonly inbox: Inbox,
+    /** None only for the benchmark's naive baseline: every delivery is handled as new. */
+    private readonly inbox: Inbox | undefined,
     private readonly outbox: Outbox,
     private readonly replyVia: 'outbox' | 'response',
     private readonly metrics: EventingMetrics,
@@ -98,7 +99,7 @@ export class EventDispatcher {
       throw new InvalidEventError(`${this.service} does not consume events of type ${event.type}`);
 
     return this.database.$transaction(async (tx) => {
-      if (!(await this.inbox.record(tx, event))) {
+      if (this.inbox && !(await this.inbox.record(tx, event))) {
         this.logger.debug?.(
           `duplicate ${event.type} ${event.id} acknowledged without effects`,
           'EventDispatcher',
@@ -114,7 +115,7 @@ export class EventDispatcher {
         if (this.replyVia === 'outbox') await this.outbox.add(tx, reply);
         else {
           validateIncoming(reply);
-          await this.inbox.saveReply(tx, event, reply);
+          await this.inbox?.saveReply(tx, event, reply);
         }
       }
       return { duplicate: false, ...(reply ? { reply } : {}) };

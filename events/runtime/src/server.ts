@@ -59,10 +59,11 @@ export class EventingServer extends Server implements CustomTransportStrategy {
     } else {
       this.publisher = new KnativePublisher(config.K_SINK as string);
     }
+    if (config.EVENT_DELIVERY === 'naive') options.outbox.publishDirectlyWith(this.publisher);
     this.dispatcher = new EventDispatcher(
       service,
       options.database,
-      new Inbox(),
+      config.EVENT_DELIVERY === 'naive' ? undefined : new Inbox(),
       options.outbox,
       kafkaMode ? 'outbox' : 'response',
       metrics,

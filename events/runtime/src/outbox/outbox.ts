@@ -1,6 +1,7 @@
 import type { CloudEvent } from 'cloudevents';
 import type { SqlExecutor } from '../database.js';
 import { toStructured, validateIncoming } from '../events.js';
+import type { EventPublisher } from '../publisher.js';
 
 /**
  * The transactional outbox: events are written in the same transaction as the state change that
@@ -8,8 +9,20 @@ import { toStructured, validateIncoming } from '../events.js';
  * the `outbox_notify` trigger (NOTIFY outbox).
  */
 export class Outbox {
+  private direct?: EventPublisher;
+
+  /** The benchmark's naive baseline (EVENT_DELIVERY=naive): publish at once, no outbox row. */
+  publishDirectlyWith(publisher: EventPublisher): void {
+    this.direct = publisher;
+  }
+
   async add(tx: SqlExecutor, ...events: CloudEvent<unknown>[]): Promise<void> {
     if (events.length === 0) return;
+    if (this.direct) {
+      for (const event of events) validateIncoming(event);
+      await this.direct.publish(events);
+      return;
+    }
     const values: unknown[] = [];
     const rows = events.map((event, i) => {
       validateIncoming(event);
