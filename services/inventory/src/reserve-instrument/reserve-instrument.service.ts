@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { PermanentEventError } from '@soundgood/eventing';
+import type { Tx } from '../database.js';
+import { lockRental } from '../reservations.js';
+
+export interface ReserveInstrument {
+  rentalId: string;
+  studentId: string;
+  instrumentId: string;
+}
+
+export type ReserveInstrumentOutcome =
+  | { reserved: true; monthlyFeeCents: number; currency: string }
+  | {
+      reserved: false;
+      reason: 'UNKNOWN_INSTRUMENT' | 'ALREADY_RENTED' | 'ALREADY_RELEASED';
+      message: string;
+    };
+
+@Injectable()
+export class ReserveInstrumentService {
+  /** Idempotent per rental: a rental that holds its instrument already gets the same answer again. */
+  async reserve(
+    tx: Tx,
+    { rentalId, studentId, instrumentId }: ReserveInstrument,
+  ): Promise<ReserveInstrumentOutcome> {
+    await lockRental(tx, rentalId);
+    const reservation = await tx.reservation.findUnique({ where: { rentalId } });
+    if (reservation?.status === 'RELEASED') {
+      return {
+        reserved: false,
+        reason: 'ALREADY_RELEASED',
+        message: `the instrument of rental ${rentalId} was released before it was reserved`,
+      };
+    }
+    if (reservation && reservation.instrumentId !== instrumentId) {
+      throw new PermanentEventError(
+        `rental ${rentalId} holds instrument ${reservation.instrumentId}, not ${instrumentId}`,
+      );
+    }
+    // One conditional UPDATE: of two rentals racing for a free instrument, exactly one takes it.
+    const taken = await tx.$executeRaw`
+      UPDATE "instruments" SET "rental_id" = ${rentalId}::uuid
+      WHERE "id" = ${instrumentId}::uuid AND "rental_id" IS NULL`;
+    const instrument = await tx.instrument.findUnique({ where: { id: instrumentId } });
+    if (!instrument) {
+      return {
+        reserved: false,
+        reason: 'UNKNOWN_INSTRUMENT',
+        message: `no instrument with id ${instrumentId}`,
+      };
+    }
+    if (taken === 1) {
+      await tx.reservation.create({ data: { rentalId, instrumentId, studentId, status: 'HELD' } });
+    } else if (instrument.rentalId !== rentalId) {
+      return {
+        reserved: false,
+        reason: 'ALREADY_RENTED',
+        message: `instrument ${instrumentId} is rented by another rental`,
+      };
+    }
+    return { reserved: true, monthlyFeeCents: instrument.monthlyFeeCents, currency: instrument.currency };
+  }
+}
