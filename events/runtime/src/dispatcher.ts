@@ -78,6 +78,10 @@ export class EventDispatcher {
     const started = performance.now();
     try {
       const result = await this.run(event);
+      this.logger.debug?.(
+        `handled ${event.type} ${event.id}${result.duplicate ? ' (duplicate)' : ''} in ${Math.round(performance.now() - started)} ms`,
+        'EventDispatcher',
+      );
       this.metrics.consumed.inc({
         event_type: event.type,
         outcome: result.duplicate ? 'duplicate' : 'success',

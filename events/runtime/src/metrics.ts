@@ -3,7 +3,7 @@
  * service process; the service adds its own metrics to it.
  */
 import { createServer, type Server } from 'node:http';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export type ConsumeOutcome = 'success' | 'duplicate' | 'error' | 'invalid';
 
@@ -36,6 +36,13 @@ export class EventingMetrics {
     name: 'soundgood_dead_letters_total',
     help: 'Events sent to the dead-letter topic, by type and subscription.',
     labelNames: ['event_type', 'subscription'] as const,
+    registers: [this.registry],
+  });
+
+  readonly consumerLag = new Gauge({
+    name: 'soundgood_consumer_lag',
+    help: 'Records of the events topic not yet consumed by a subscription, per partition (kafka transport).',
+    labelNames: ['subscription', 'partition'] as const,
     registers: [this.registry],
   });
 

@@ -44,6 +44,12 @@ export class KafkaSubscriber {
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
       this.joined = true;
     });
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      metrics.consumerLag.set(
+        { subscription: subscription.name, partition: payload.partition },
+        Number(payload.offsetLag),
+      );
+    });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       this.joined = false;
       this.logger.error(

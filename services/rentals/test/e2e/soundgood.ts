@@ -30,7 +30,11 @@ export interface Rental {
 
 export type Stack = Awaited<ReturnType<typeof startSoundgood>>;
 
-export async function startSoundgood(overrides: Partial<Record<ServiceName, Record<string, string>>> = {}) {
+/** `common` is added to every service's environment, `overrides` to one service's. */
+export async function startSoundgood(
+  overrides: Partial<Record<ServiceName, Record<string, string>>> = {},
+  common: Record<string, string> = {},
+) {
   const serverUrl = requireEnv('DATABASE_URL');
   const brokers = requireEnv('KAFKA_BROKERS');
   const run = randomUUID().slice(0, 8);
@@ -55,6 +59,7 @@ export async function startSoundgood(overrides: Partial<Record<ServiceName, Reco
       SAGA_STEP_TIMEOUT_MS: '4000',
       SAGA_SWEEP_INTERVAL_MS: '200',
       SAGA_COMPENSATION_MAX_ATTEMPTS: '15',
+      ...common,
       ...overrides[name],
     });
   }
