@@ -1,0 +1,317 @@
+// `npm run trace` and its span model, against Jaeger's query API response format (a stub server: the
+// real Jaeger is not available here) and the OTLP test receiver. The fixtures hold the same rejected
+// rental's trace twice: as Jaeger's GET /api/traces/{id} returns it and as an OTLP/HTTP JSON export.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  fromJaeger,
+  fromOtlp,
+  type JaegerResponse,
+  type OtlpExportRequest,
+  type Span,
+  waterfall,
+} from '../trace/model.ts';
+import { type OtlpReceiver, startOtlpReceiver } from '../trace/otlp-receiver.ts';
+
+const fixtures = join(import.meta.dirname, 'fixtures', 'trace');
+const jaegerJson = readFileSync(join(fixtures, 'jaeger-trace.json'), 'utf8');
+const otlpJson = readFileSync(join(fixtures, 'otlp-export.json'), 'utf8');
+const jaegerTrace = JSON.parse(jaegerJson) as JaegerResponse;
+const otlpExport = JSON.parse(otlpJson) as OtlpExportRequest;
+
+const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+const rentalId = '7d3c5a1e-2f4b-4c8d-9e6a-1b2c3d4e5f60';
+
+const bySpanId = (spans: Span[]) => [...spans].sort((a, b) => a.spanId.localeCompare(b.spanId));
+const named = (spans: Span[], name: string) => spans.find((span) => span.name === name);
+
+const expectedWaterfall = `trace 4bf92f3577b34da6a3ce929d0e0e4736: 6 spans, 2 services, 76.20 ms
+SERVICE   SPAN                                                      START  DURATION  TIMELINE                                    STATUS
+rentals   POST /rentals                                           0.00 ms  48.25 ms  |#########################               |  UNSET
+rentals     rent-instrument RESERVE_SLOT                          9.80 ms  66.40 ms  |     ###################################|  ERROR: RESERVE_SLOT REJECTED: QUOTA_EXCEEDED
+rentals     dev.soundgood.students.slot.reserve.v1 publish       12.10 ms   4.30 ms  |      ##                                |  UNSET
+students      dev.soundgood.students.slot.reserve.v1 process     31.70 ms  22.92 ms  |                ############            |  UNSET
+students        pg.query:SELECT soundgood_students               33.01 ms   5.61 ms  |                 ###                    |  UNSET
+students        dev.soundgood.students.slot.rejected.v1 publish  51.33 ms   2.05 ms  |                          #             |  UNSET`;
+
+describe('the span model', () => {
+  it('reads equal spans from the Jaeger response and the OTLP export of the same trace', () => {
+    const jaeger = fromJaeger(jaegerTrace);
+    expect(jaeger).toHaveLength(6);
+    expect(bySpanId(jaeger)).toEqual(bySpanId(fromOtlp(otlpExport)));
+  });
+
+  it('takes the parent, kind, status, times and typed attributes from the Jaeger tags and references', () => {
+    const spans = fromJaeger(jaegerTrace);
+    // Its CHILD_OF reference is the publish span; its FOLLOWS_FROM (a link) is the HTTP root.
+    expect(named(spans, 'dev.soundgood.students.slot.reserve.v1 process')).toMatchObject({
+      service: 'students',
+      kind: 'consumer',
+      parentSpanId: '53995c3f42cd8ad8',
+      startMs: 1767225600155.156,
+      durationMs: 22.918,
+      status: 'UNSET',
+    });
+    expect(named(spans, 'rent-instrument RESERVE_SLOT')).toMatchObject({
+      kind: 'internal',
+      status: 'ERROR',
+      statusMessage: 'RESERVE_SLOT REJECTED: QUOTA_EXCEEDED',
+    });
+    const root = named(spans, 'POST /rentals');
+    expect(root?.parentSpanId).toBeUndefined();
+    expect(root?.attributes).toEqual({
+      'http.request.method': 'POST',
+      'http.response.status_code': 202,
+      'http.route': '/rentals',
+      'server.address': 'localhost',
+      'server.port': 3000,
+      'url.path': '/rentals',
+      'url.scheme': 'http',
+    });
+    expect(named(spans, 'dev.soundgood.students.slot.reserve.v1 process')?.attributes).toMatchObject({
+      'soundgood.inbox.duplicate': false,
+    });
+  });
+
+  it('reads OTLP enum names, upper-case hex ids and numeric times as well', () => {
+    const [span] = fromOtlp({
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'billing' } }] },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: '5B8EFFF798038103D269B633813FC60C',
+                  spanId: 'EEE19B7EC3C1B174',
+                  parentSpanId: 'EEE19B7EC3C1B173',
+                  name: 'charge',
+                  kind: 'SPAN_KIND_CLIENT',
+                  startTimeUnixNano: 1_000_000_000,
+                  endTimeUnixNano: 1_002_500_000,
+                  attributes: [
+                    { key: 'ratio', value: { doubleValue: 0.5 } },
+                    {
+                      key: 'tags',
+                      value: { arrayValue: { values: [{ stringValue: 'a' }, { intValue: '2' }] } },
+                    },
+                  ],
+                  status: { code: 'STATUS_CODE_ERROR', message: 'card declined' },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    expect(span).toEqual({
+      traceId: '5b8efff798038103d269b633813fc60c',
+      spanId: 'eee19b7ec3c1b174',
+      parentSpanId: 'eee19b7ec3c1b173',
+      service: 'billing',
+      name: 'charge',
+      kind: 'client',
+      startMs: 1000,
+      durationMs: 2.5,
+      status: 'ERROR',
+      statusMessage: 'card declined',
+      attributes: { ratio: 0.5, tags: '["a",2]' },
+    });
+  });
+
+  it('prints the waterfall: children under their parent by start time, offsets, durations, bars, status', () => {
+    expect(waterfall(fromJaeger(jaegerTrace))).toBe(expectedWaterfall);
+    expect(waterfall(fromOtlp(otlpExport))).toBe(expectedWaterfall);
+  });
+
+  it('shows a span whose parent is missing as a root flagged as an orphan, its children under it', () => {
+    const spans = fromOtlp(otlpExport).filter(
+      (span) => span.name !== 'dev.soundgood.students.slot.reserve.v1 publish',
+    );
+    const lines = waterfall(spans).split('\n');
+    // The span column starts after the service column ('students' and two spaces).
+    const names = lines.slice(2).map((line) => line.slice(10).replace(/\s+\d+\.\d\d ms.*$/, ''));
+    expect(names).toEqual([
+      'POST /rentals',
+      '  rent-instrument RESERVE_SLOT',
+      'dev.soundgood.students.slot.reserve.v1 process [orphan: parent 53995c3f42cd8ad8 not in trace]',
+      '  pg.query:SELECT soundgood_students',
+      '  dev.soundgood.students.slot.rejected.v1 publish',
+    ]);
+    expect(lines.filter((line) => line.includes('[orphan'))).toHaveLength(1);
+  });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI as `npm run trace` does, without blocking this process: the stubs answer it. */
+function trace(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'trace.ts'), ...args], {
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function listen(
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<Server> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+function json(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+describe('npm run trace', () => {
+  const requests: string[] = [];
+  let jaeger: Server;
+  let rentals: Server;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    // Jaeger's query API: the trace, a 404 as Jaeger writes it, and an empty result.
+    jaeger = await listen((request, response) => {
+      requests.push(`jaeger ${request.method} ${request.url}`);
+      if (request.url === `/api/traces/${traceId}`) {
+        response.writeHead(200, { 'content-type': 'application/json' }).end(jaegerJson);
+      } else if (request.url === '/api/traces/00000000000000000000000000000001') {
+        json(response, 200, { data: [], total: 0, limit: 0, offset: 0, errors: null });
+      } else {
+        response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        response.end(
+          `${JSON.stringify({ data: null, total: 0, limit: 0, offset: 0, errors: [{ code: 404, msg: 'trace not found' }] })}\n`,
+        );
+      }
+    });
+    rentals = await listen((request, response) => {
+      requests.push(`rentals ${request.method} ${request.url}`);
+      if (request.url === `/rentals/${rentalId}`) {
+        json(response, 200, { id: rentalId, status: 'REJECTED', traceId });
+      } else {
+        json(response, 404, { statusCode: 404, error: 'Not Found', message: 'rental not found' });
+      }
+    });
+    env = { JAEGER_QUERY_URL: urlOf(jaeger), RENTALS_URL: urlOf(rentals) };
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => jaeger.close(resolve));
+    await new Promise((resolve) => rentals.close(resolve));
+  });
+
+  beforeEach(() => {
+    requests.length = 0;
+  });
+
+  it('prints the waterfall of a trace id, read from the Jaeger query API', async () => {
+    const run = await trace([traceId.toUpperCase()], env);
+    expect(run).toEqual({ code: 0, stdout: `${expectedWaterfall}\n`, stderr: '' });
+    expect(requests).toEqual([`jaeger GET /api/traces/${traceId}`]);
+  });
+
+  it('resolves a rental id to its trace id with the rentals service', async () => {
+    const run = await trace([rentalId], env);
+    expect(run).toEqual({ code: 0, stdout: `rental ${rentalId}\n${expectedWaterfall}\n`, stderr: '' });
+    expect(requests).toEqual([`rentals GET /rentals/${rentalId}`, `jaeger GET /api/traces/${traceId}`]);
+  });
+
+  it.each([
+    ['answers 404', 'ffffffffffffffffffffffffffffffff'],
+    ['answers no data', '00000000000000000000000000000001'],
+  ])('fails with a message when Jaeger %s for the trace', async (_case, missing) => {
+    const run = await trace([missing], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(`trace: trace ${missing} not found in Jaeger at ${env.JAEGER_QUERY_URL}\n`);
+  });
+
+  it('fails with a message for an unknown rental', async () => {
+    const unknown = '11111111-2222-4333-8444-555555555555';
+    const run = await trace([unknown], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `trace: rental ${unknown} not found (GET ${env.RENTALS_URL}/rentals/${unknown} answered 404)\n`,
+    );
+    expect(requests).toEqual([`rentals GET /rentals/${unknown}`]);
+  });
+
+  it('names the backend it cannot reach', async () => {
+    const closed = await listen(() => {});
+    const url = urlOf(closed);
+    await new Promise((resolve) => closed.close(resolve));
+    const run = await trace([traceId], { ...env, JAEGER_QUERY_URL: url });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`trace: cannot reach Jaeger at ${url}/api/traces/${traceId}: `);
+    expect(run.stderr).toContain('ECONNREFUSED');
+  });
+
+  it.each([[['not-a-trace-id']], [[]], [[traceId, rentalId]]])(
+    'prints the usage and fails for the arguments %j',
+    async (args) => {
+      const run = await trace(args, env);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/^usage: npm run trace -- <rentalId\|traceId>\n/);
+      expect(requests).toEqual([]);
+    },
+  );
+});
+
+describe('the OTLP test receiver', () => {
+  let receiver: OtlpReceiver;
+
+  beforeEach(async () => {
+    receiver = await startOtlpReceiver();
+  });
+
+  afterEach(async () => {
+    await receiver.close();
+  });
+
+  it('collects the spans of OTLP/HTTP JSON exports; they print as the Jaeger trace does', async () => {
+    const response = await fetch(`${receiver.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: otlpJson,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toEqual({});
+    expect(receiver.spans()).toEqual(fromOtlp(otlpExport));
+    expect(waterfall(receiver.spans())).toBe(expectedWaterfall);
+  });
+
+  it('refuses protobuf with 415, saying it takes JSON', async () => {
+    const response = await fetch(`${receiver.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: new Uint8Array([0x0a, 0x00]),
+    });
+    expect(response.status).toBe(415);
+    expect(await response.text()).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=http/json');
+    expect(receiver.spans()).toEqual([]);
+  });
+});
