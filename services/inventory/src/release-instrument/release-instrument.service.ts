@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database.js';
-import { lockRental } from '../reservations.js';
+import { lockRental } from '../rental-lock.js';
 
 export interface ReleaseInstrument {
   rentalId: string;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PermanentEventError } from '@soundgood/eventing';
 import type { Tx } from '../database.js';
-import { lockRental } from '../reservations.js';
+import { lockRental } from '../rental-lock.js';
 
 export interface ReserveInstrument {
   rentalId: string;
