@@ -3,7 +3,7 @@
  * response, the broker ingress (K_SINK) played by a fake, and a fresh database of its own.
  */
 import { randomUUID } from 'node:crypto';
-import type { Type } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import type { ServiceName } from '@soundgood/event-catalog';
 import { type BaseConfig, type EventingDatabase, loadConfig, runService } from '@soundgood/eventing';
 import {
@@ -20,6 +20,7 @@ import pg from 'pg';
 import type { z } from 'zod';
 
 export interface TestService<Db> {
+  app: INestApplication;
   /** The service's own database client, to check what the service wrote. */
   db: Db;
   broker: FakeBroker;
@@ -63,6 +64,7 @@ export async function startTestService<Db extends EventingDatabase>(options: {
   const baseUrl = `http://127.0.0.1:${port}`;
 
   return {
+    app,
     db: app.get(options.database),
     broker,
     send: (event) => postEvent(`${baseUrl}/events`, event),

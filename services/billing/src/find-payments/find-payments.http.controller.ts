@@ -16,9 +16,7 @@ export class FindPaymentsHttpController {
   }
 
   @Get('charges')
-  async charges(@Query({ schema: chargeQuery }) { rentalId }: z.infer<typeof chargeQuery>): Promise<{
-    charges: Charge[];
-  }> {
-    return { charges: await this.service.charges(rentalId) };
+  charges(@Query({ schema: chargeQuery }) { rentalId }: z.infer<typeof chargeQuery>): Promise<Charge[]> {
+    return this.service.charges(rentalId);
   }
 }

@@ -16,10 +16,10 @@ export class FindInstrumentsHttpController {
   constructor(private readonly service: FindInstrumentsService) {}
 
   @Get()
-  async list(@Query({ schema: instrumentQuery }) filter: z.infer<typeof instrumentQuery>): Promise<{
-    instruments: InstrumentView[];
-  }> {
-    return { instruments: await this.service.list(filter) };
+  list(
+    @Query({ schema: instrumentQuery }) filter: z.infer<typeof instrumentQuery>,
+  ): Promise<InstrumentView[]> {
+    return this.service.list(filter);
   }
 
   @Get(':id')

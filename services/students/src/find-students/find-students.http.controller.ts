@@ -9,8 +9,8 @@ export class FindStudentsHttpController {
   constructor(private readonly service: FindStudentsService) {}
 
   @Get()
-  async list(): Promise<{ students: StudentView[] }> {
-    return { students: await this.service.list() };
+  list(): Promise<StudentView[]> {
+    return this.service.list();
   }
 
   @Get(':id')

@@ -1,0 +1,55 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { type EventData, events } from '@soundgood/event-catalog';
+import { EventContext } from '@soundgood/eventing';
+import type { Tx } from '../database.js';
+import { confirmedMessage, rejectedMessage, terminatedMessage } from './notification-messages.js';
+import { NotifyStudentService } from './notify-student.service.js';
+
+/** The outcomes of rentals, told to their students. Nothing is replied. */
+@Controller()
+export class NotifyStudentEventController {
+  constructor(private readonly service: NotifyStudentService) {}
+
+  @EventPattern<string>(events.rentalConfirmed.type)
+  async confirmed(
+    @Payload() data: EventData<typeof events.rentalConfirmed>,
+    @Ctx() ctx: EventContext<Tx>,
+  ): Promise<void> {
+    await this.service.notify(ctx.tx, {
+      eventId: ctx.event.id,
+      studentId: data.studentId,
+      rentalId: data.rentalId,
+      kind: 'CONFIRMED',
+      message: confirmedMessage(data),
+    });
+  }
+
+  @EventPattern<string>(events.rentalRejected.type)
+  async rejected(
+    @Payload() data: EventData<typeof events.rentalRejected>,
+    @Ctx() ctx: EventContext<Tx>,
+  ): Promise<void> {
+    await this.service.notify(ctx.tx, {
+      eventId: ctx.event.id,
+      studentId: data.studentId,
+      rentalId: data.rentalId,
+      kind: 'REJECTED',
+      message: rejectedMessage(data),
+    });
+  }
+
+  @EventPattern<string>(events.rentalTerminated.type)
+  async terminated(
+    @Payload() data: EventData<typeof events.rentalTerminated>,
+    @Ctx() ctx: EventContext<Tx>,
+  ): Promise<void> {
+    await this.service.notify(ctx.tx, {
+      eventId: ctx.event.id,
+      studentId: data.studentId,
+      rentalId: data.rentalId,
+      kind: 'TERMINATED',
+      message: terminatedMessage(data),
+    });
+  }
+}
