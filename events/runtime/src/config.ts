@@ -64,3 +64,14 @@ export function loadConfig<Schema extends z.ZodType<BaseConfig>>(
   );
   throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
 }
+
+/** For a service's main: the configuration, or the problems printed and exit code 1. */
+export function configOrExit<Schema extends z.ZodType<BaseConfig>>(schema: Schema): z.infer<Schema> {
+  try {
+    return loadConfig(schema);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}

@@ -3,6 +3,7 @@ export {
   type BaseConfig,
   baseConfigSchema,
   ConfigError,
+  configOrExit,
   defineConfig,
   loadConfig,
   positiveInt,
@@ -33,7 +34,7 @@ export { KnativePublisher } from './knative/knative.publisher.js';
 export { EventingMetrics } from './metrics.js';
 export { Outbox } from './outbox/outbox.js';
 export { OutboxRelay } from './outbox/outbox.relay.js';
-export { databaseFor } from './prisma.js';
+export { databaseFor, isUniqueViolation } from './prisma.js';
 export type { EventPublisher } from './publisher.js';
 export { EventingServer } from './server.js';
 export { TracingLogger } from './telemetry/logger.js';

@@ -29,3 +29,8 @@ export function databaseFor<C extends PrismaClientClass>(PrismaClient: C) {
   // Typed as the service's own client, so that its transactions have the service's models.
   return Database as unknown as C;
 }
+
+/** A unique constraint refused the write (Prisma's P2002), e.g. a duplicate id or e-mail. */
+export function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === 'P2002';
+}

@@ -126,3 +126,5 @@ export async function createTopics(kafka: Kafka, topics: string[], partitions = 
     await admin.disconnect();
   }
 }
+
+export { startTestService, type TestService } from './test-service.js';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CONFIG } from '@soundgood/eventing';
+import { CONFIG, validationPipe } from '@soundgood/eventing';
 import { ChargePaymentEventController } from './charge-payment/charge-payment.event.controller.js';
 import { ChargePaymentService } from './charge-payment/charge-payment.service.js';
 import type { Config } from './config.js';
@@ -11,7 +11,6 @@ import { RefundPaymentEventController } from './refund-payment/refund-payment.ev
 import { RefundPaymentService } from './refund-payment/refund-payment.service.js';
 import { SetPaymentAccountHttpController } from './set-payment-account/set-payment-account.http.controller.js';
 import { SetPaymentAccountService } from './set-payment-account/set-payment-account.service.js';
-import { validationPipe } from './shared/validation.js';
 
 /** Payment accounts (HTTP), and charges and refunds (the payment commands of the rent-instrument saga). */
 @Module({

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { events } from '@soundgood/event-catalog';
 import { createEvent } from '@soundgood/eventing';
+import { startTestService, type TestService } from '@soundgood/eventing/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BillingModule } from '../src/billing.module.js';
 import { configSchema } from '../src/config.js';
 import { Database } from '../src/database.js';
-import { startTestService, type TestService } from './harness.js';
 
 let billing: TestService<Database>;
 

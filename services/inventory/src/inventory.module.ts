@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { validationPipe } from '@soundgood/eventing';
 import { AddInstrumentHttpController } from './add-instrument/add-instrument.http.controller.js';
 import { AddInstrumentService } from './add-instrument/add-instrument.service.js';
 import { FindInstrumentsHttpController } from './find-instruments/find-instruments.http.controller.js';
@@ -7,7 +8,6 @@ import { ReleaseInstrumentEventController } from './release-instrument/release-i
 import { ReleaseInstrumentService } from './release-instrument/release-instrument.service.js';
 import { ReserveInstrumentEventController } from './reserve-instrument/reserve-instrument.event.controller.js';
 import { ReserveInstrumentService } from './reserve-instrument/reserve-instrument.service.js';
-import { validationPipe } from './shared/validation.js';
 
 /** The instrument catalogue (HTTP) and reservations (the instrument commands of the rent-instrument saga). */
 @Module({

@@ -1,16 +1,11 @@
-import { ConfigError, loadConfig, runService } from '@soundgood/eventing';
-import { type Config, configSchema } from './config.js';
+import { configOrExit, runService } from '@soundgood/eventing';
+import { configSchema } from './config.js';
 import { Database } from './database.js';
 import { InventoryModule } from './inventory.module.js';
 
-function readConfig(): Config {
-  try {
-    return loadConfig(configSchema);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(1);
-  }
-}
-
-await runService({ service: 'inventory', config: readConfig(), database: Database, module: InventoryModule });
+await runService({
+  service: 'inventory',
+  config: configOrExit(configSchema),
+  database: Database,
+  module: InventoryModule,
+});

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { events } from '@soundgood/event-catalog';
 import { createEvent } from '@soundgood/eventing';
+import { startTestService, type TestService } from '@soundgood/eventing/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { configSchema } from '../src/config.js';
 import { Database } from '../src/database.js';
 import { NotificationChannel } from '../src/notification-channel/notification-channel.port.js';
 import { NotificationsModule } from '../src/notifications.module.js';
-import { startTestService, type TestService } from './harness.js';
 
 let notifications: TestService<Database>;
 let channel: NotificationChannel;

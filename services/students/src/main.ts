@@ -1,16 +1,11 @@
-import { ConfigError, loadConfig, runService } from '@soundgood/eventing';
-import { type Config, configSchema } from './config.js';
+import { configOrExit, runService } from '@soundgood/eventing';
+import { configSchema } from './config.js';
 import { Database } from './database.js';
 import { StudentsModule } from './students.module.js';
 
-function readConfig(): Config {
-  try {
-    return loadConfig(configSchema);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(1);
-  }
-}
-
-await runService({ service: 'students', config: readConfig(), database: Database, module: StudentsModule });
+await runService({
+  service: 'students',
+  config: configOrExit(configSchema),
+  database: Database,
+  module: StudentsModule,
+});

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Database, isUniqueViolation } from '../database.js';
+import { isUniqueViolation } from '@soundgood/eventing';
+import { Database } from '../database.js';
 import type { PaymentAccount } from '../generated/prisma/client.js';
 
 @Injectable()

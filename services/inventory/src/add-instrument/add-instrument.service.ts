@@ -1,5 +1,6 @@
 import { ConflictException, Injectable } from '@nestjs/common';
-import { Database, isUniqueViolation } from '../database.js';
+import { isUniqueViolation } from '@soundgood/eventing';
+import { Database } from '../database.js';
 import { type InstrumentView, toInstrumentView } from '../find-instruments/find-instruments.service.js';
 
 export interface NewInstrument {

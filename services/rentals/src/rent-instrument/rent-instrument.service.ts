@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Injectable } from '@nestjs/common';
-import { Database, isUniqueViolation } from '../database.js';
+import { isUniqueViolation } from '@soundgood/eventing';
+import { Database } from '../database.js';
 import type { Rental } from '../generated/prisma/client.js';
 import { RentInstrumentSaga } from './rent-instrument.saga.js';
 

@@ -5,7 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication, Type } from '@nestjs/common';
 import type { ServiceName } from '@soundgood/event-catalog';
-import { type BaseConfig, type EventingDatabase, loadConfig, runService } from '@soundgood/eventing';
+import { prepareServiceDatabase } from '@soundgood/prisma';
+import type { CloudEvent } from 'cloudevents';
+import pg from 'pg';
+import type { z } from 'zod';
+import { runService } from './bootstrap.js';
+import { type BaseConfig, loadConfig } from './config.js';
+import type { EventingDatabase } from './database.js';
 import {
   type FakeBroker,
   freePort,
@@ -13,11 +19,7 @@ import {
   postEvent,
   requireEnv,
   startFakeBroker,
-} from '@soundgood/eventing/testing';
-import { prepareServiceDatabase } from '@soundgood/prisma';
-import type { CloudEvent } from 'cloudevents';
-import pg from 'pg';
-import type { z } from 'zod';
+} from './testing.js';
 
 export interface TestService<Db> {
   app: INestApplication;
