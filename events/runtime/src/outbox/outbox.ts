@@ -28,10 +28,11 @@ export class Outbox {
       validateIncoming(event);
       values.push(event.id, event.type, event.partitionkey ?? null, JSON.stringify(toStructured(event)));
       const p = i * 4;
-      return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}::jsonb)`;
+      // clock_timestamp(), not now(): the outbox lag should not include the transaction's age.
+      return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}::jsonb, clock_timestamp())`;
     });
     await tx.$executeRawUnsafe(
-      `INSERT INTO "outbox" ("event_id", "type", "partition_key", "event") VALUES ${rows.join(', ')}`,
+      `INSERT INTO "outbox" ("event_id", "type", "partition_key", "event", "created_at") VALUES ${rows.join(', ')}`,
       ...values,
     );
   }

@@ -1,5 +1,5 @@
 import { ConsoleLogger, type LogLevel } from '@nestjs/common';
-import { trace } from '@opentelemetry/api';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 
 /** Nest's JSON logger, with the trace and span of the active context on every line. */
 export class TracingLogger extends ConsoleLogger {
@@ -14,6 +14,8 @@ export class TracingLogger extends ConsoleLogger {
   ) {
     const record = super.getJsonLogObject(message, options);
     const span = trace.getActiveSpan()?.spanContext();
-    return span ? { ...record, trace_id: span.traceId, span_id: span.spanId } : record;
+    return span && isSpanContextValid(span)
+      ? { ...record, trace_id: span.traceId, span_id: span.spanId }
+      : record;
   }
 }

@@ -21,10 +21,19 @@ import { PrismaInstrumentation } from '@prisma/instrumentation';
 
 let sdk: NodeSDK | undefined;
 
+const dropSpans = {
+  onStart: () => undefined,
+  onEnd: () => undefined,
+  forceFlush: async () => undefined,
+  shutdown: async () => undefined,
+};
+
 export function startTelemetry(env: NodeJS.ProcessEnv = process.env): void {
   if (sdk) return;
   // The SDK reads these; Soundgood exports traces only, metrics are Prometheus and logs are stdout.
-  env.OTEL_TRACES_EXPORTER ??= env.OTEL_EXPORTER_OTLP_ENDPOINT ? 'otlp' : 'none';
+  const exporting =
+    Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT) || (env.OTEL_TRACES_EXPORTER ?? 'none') !== 'none';
+  env.OTEL_TRACES_EXPORTER ??= exporting ? 'otlp' : 'none';
   env.OTEL_EXPORTER_OTLP_PROTOCOL ??= 'http/protobuf';
   env.OTEL_METRICS_EXPORTER ??= 'none';
   env.OTEL_LOGS_EXPORTER ??= 'none';
@@ -35,6 +44,9 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): void {
       'service.version': env.SERVICE_VERSION ?? env.npm_package_version ?? '1.0.0',
       'deployment.environment.name': env.DEPLOYMENT_ENVIRONMENT ?? 'local',
     }),
+    // Without an exporter the SDK would make no tracer provider at all: spans still carry the trace
+    // context across hops and into the logs, so keep one that records and drops.
+    ...(exporting ? {} : { spanProcessors: [dropSpans] }),
     instrumentations: [
       new HttpInstrumentation({
         // Probes and scrapes are not worth a trace each.
