@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import type { Server as HttpServer } from 'node:http';
 import {
   type ArgumentsHost,
   Catch,
@@ -98,4 +97,3 @@ export async function runService(options: ServiceOptions): Promise<INestApplicat
   return app;
 }
 
-export type { HttpServer };
