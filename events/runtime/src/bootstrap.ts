@@ -96,4 +96,3 @@ export async function runService(options: ServiceOptions): Promise<INestApplicat
   );
   return app;
 }
-

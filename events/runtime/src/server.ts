@@ -55,7 +55,11 @@ export class EventingServer extends Server implements CustomTransportStrategy {
             else logger.warn?.(text, 'kafkajs');
           },
       });
-      this.publisher = new KafkaPublisher(this.kafka, config.KAFKA_TOPIC);
+      this.publisher = new KafkaPublisher(
+        this.kafka,
+        config.KAFKA_TOPIC,
+        config.EVENT_DELIVERY === 'reliable',
+      );
     } else {
       this.publisher = new KnativePublisher(config.K_SINK as string);
     }

@@ -74,6 +74,9 @@ export class KafkaSubscriber {
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
     await this.consumer.run({
       partitionsConsumedConcurrently: 3,
+      // Every group reads the whole topic: committing after each batch would be one request per
+      // event per group. Once a second is enough, the inbox absorbs what a crash redelivers.
+      autoCommitInterval: 1000,
       eachMessage: (payload) => this.handle(payload),
     });
   }

@@ -195,7 +195,7 @@ describe('rent an instrument when things go wrong', () => {
             (h) => h.step === 'CHARGE_PAYMENT' && h.outcome === 'TIMED_OUT',
           ),
         {
-          timeout: 20_000,
+          timeout: 40_000,
         },
       )
       .toBe(true);

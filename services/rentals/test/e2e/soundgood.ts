@@ -56,7 +56,8 @@ export async function startSoundgood(
       LOG_LEVEL: 'warn',
       OUTBOX_POLL_INTERVAL_MS: '500',
       EVENT_RETRY_BACKOFF_MS: '100',
-      SAGA_STEP_TIMEOUT_MS: '4000',
+      // Long enough for a loaded CI machine; the billing-down test waits for one deadline.
+      SAGA_STEP_TIMEOUT_MS: '8000',
       SAGA_SWEEP_INTERVAL_MS: '200',
       SAGA_COMPENSATION_MAX_ATTEMPTS: '15',
       ...common,
