@@ -4,7 +4,7 @@
 //
 //   node scripts/bench.ts [--rates 2,5,10,25,50,100] [--duration 20] [--closed 20] [--concurrency 32]
 //                         [--floor-iterations 200] [--smoke]
-//                         [--configs reliable,naive,tracing-off,tracing-export,profiled]
+//                         [--configs reliable,naive,grouped,tracing-off,tracing-export,profiled]
 //                         [--out docs/benchmarks/results.json] [--markdown docs/benchmarks.md]
 //
 // Uses KAFKA_BROKERS / DATABASE_URL when set, otherwise brings up the local infrastructure (and
@@ -46,7 +46,7 @@ const { values: args } = parseArgs({
     closed: { type: 'string', default: '20' },
     concurrency: { type: 'string', default: '32' },
     'floor-iterations': { type: 'string', default: '200' },
-    configs: { type: 'string', default: 'reliable,naive,tracing-off,tracing-export,profiled' },
+    configs: { type: 'string', default: 'reliable,naive,grouped,tracing-off,tracing-export,profiled' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
     markdown: { type: 'string' },
@@ -158,6 +158,17 @@ try {
   };
 
   if (options.configs.includes('naive')) await runConfiguration(naive, options.rates, true, naiveStarted);
+  if (options.configs.includes('grouped')) {
+    await runConfiguration(
+      {
+        name: 'grouped',
+        description: 'reliable, KAFKA_CONSUMER_GROUPS=per-service: one consumer group per service instead of per subscription',
+        env: { KAFKA_CONSUMER_GROUPS: 'per-service' },
+      },
+      options.rates,
+      true,
+    );
+  }
   if (options.configs.includes('tracing-off')) {
     await runConfiguration(
       {
