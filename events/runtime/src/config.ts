@@ -14,6 +14,12 @@ const baseShape = {
   KAFKA_BROKERS: z.string().min(1).optional(),
   KAFKA_TOPIC: z.string().min(1).default('soundgood.events'),
   KAFKA_DEAD_LETTER_TOPIC: z.string().min(1).default('soundgood.dead-letters'),
+  /**
+   * `per-subscription` (default): a consumer group per catalog subscription, as Knative makes one
+   * per Trigger. `per-service`: one group per service for all its subscriptions, the same filtering
+   * and dead letters, and far fewer fetches: every group reads the whole topic (docs/benchmarks.md).
+   */
+  KAFKA_CONSUMER_GROUPS: z.enum(['per-subscription', 'per-service']).default('per-subscription'),
   K_SINK: z.url().optional(),
   EVENT_MAX_ATTEMPTS: positiveInt(5),
   EVENT_RETRY_BACKOFF_MS: positiveInt(200),

@@ -100,11 +100,19 @@ export class EventingServer extends Server implements CustomTransportStrategy {
       await this.relay.start();
       if (this.kafka) {
         const { config } = this.options;
-        this.subscribers = subscriptionsOf(this.options.service).map(
-          (subscription) =>
+        const subscriptions = subscriptionsOf(this.options.service);
+        const groups =
+          config.KAFKA_CONSUMER_GROUPS === 'per-service'
+            ? [{ name: this.options.service, subscriptions }]
+            : subscriptions.map((subscription) => ({
+                name: subscription.name,
+                subscriptions: [subscription],
+              }));
+        this.subscribers = groups.map(
+          (group) =>
             new KafkaSubscriber(
               this.kafka as Kafka,
-              subscription,
+              group,
               {
                 topic: config.KAFKA_TOPIC,
                 deadLetterTopic: config.KAFKA_DEAD_LETTER_TOPIC,

@@ -264,3 +264,43 @@ describe('kafka transport', () => {
     expect(text).toMatch(/soundgood_outbox_lag_seconds_count\{service="students"\} [1-9]/);
   });
 });
+
+describe('kafka transport with one consumer group per service', () => {
+  it('delivers every subscription of the service through one group, with the same filtering', async () => {
+    const groupedTopic = `test.grouped.${randomUUID()}`;
+    await createTopics(kafka, [groupedTopic]);
+    const database = await fixtureDatabase();
+    databases.push(database);
+    const grouped = await startFixture({
+      ...kafkaEnv(database.url),
+      KAFKA_TOPIC: groupedTopic,
+      KAFKA_CONSUMER_GROUPS: 'per-service',
+    });
+    const groupedPublisher = new KafkaPublisher(kafka, groupedTopic);
+    await groupedPublisher.connect();
+    try {
+      const rentalId = randomUUID();
+      await groupedPublisher.publish([
+        reserve(rentalId),
+        createEvent(events.releaseSlot, { rentalId, studentId: randomUUID() }, { partitionKey: rentalId }),
+      ]);
+      await waitFor(
+        async () => (await count(database.url, 'SELECT count(*) AS n FROM "inbox"')) === 2 || undefined,
+        'both events handled',
+      );
+      expect(
+        await count(database.url, 'SELECT "times" AS n FROM "effects" WHERE "rental_id" = $1', rentalId),
+      ).toBe(1);
+      const admin = kafka.admin();
+      await admin.connect();
+      const groups = (await admin.listGroups()).groups
+        .map((g) => g.groupId)
+        .filter((g) => g.startsWith(groupedTopic));
+      await admin.disconnect();
+      expect(groups).toEqual([`${groupedTopic}.students`]);
+    } finally {
+      await groupedPublisher.disconnect();
+      await grouped.app.close();
+    }
+  });
+});

@@ -9,6 +9,12 @@ import { contextFrom, inProcessSpan } from '../telemetry/tracing.js';
 import type { KafkaPublisher } from './kafka.publisher.js';
 import { fromKafkaRecord, headerText } from './kafka.records.js';
 
+/** The subscriptions one consumer group serves, and the name it goes by. */
+export interface ConsumerGroup {
+  name: string;
+  subscriptions: Subscription[];
+}
+
 export interface SubscriberOptions {
   topic: string;
   deadLetterTopic: string;
@@ -17,26 +23,29 @@ export interface SubscriberOptions {
 }
 
 /**
- * One consumer group per catalog subscription, reading the whole events topic and keeping the
- * records whose `ce_type` matches, as a Knative Trigger filters a broker. A failing event is retried
+ * A consumer group reading the whole events topic and keeping the records whose `ce_type` one of its
+ * subscriptions names, as a Knative Trigger filters a broker. By default each subscription has a
+ * group of its own, as each Trigger does (see KAFKA_CONSUMER_GROUPS). A failing event is retried
  * with exponential backoff, then sent to the dead-letter topic, so a poison record holds its
  * partition for a bounded time only; an invalid one goes there at once.
  */
 export class KafkaSubscriber {
   private readonly consumer: Consumer;
+  private readonly byType: Map<string, Subscription>;
   private joined = false;
 
   constructor(
     kafka: Kafka,
-    private readonly subscription: Subscription,
+    private readonly group: ConsumerGroup,
     private readonly options: SubscriberOptions,
     private readonly dispatcher: EventDispatcher,
     private readonly publisher: KafkaPublisher,
     private readonly metrics: EventingMetrics,
     private readonly logger: LoggerService,
   ) {
+    this.byType = new Map(group.subscriptions.map((s) => [s.event.type, s]));
     this.consumer = kafka.consumer({
-      groupId: KafkaSubscriber.groupId(options.topic, subscription),
+      groupId: `${options.topic}.${group.name}`,
       allowAutoTopicCreation: false,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
@@ -46,22 +55,14 @@ export class KafkaSubscriber {
     });
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       metrics.consumerLag.set(
-        { subscription: subscription.name, partition: payload.partition },
+        { subscription: group.name, partition: payload.partition },
         Number(payload.offsetLag),
       );
     });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       this.joined = false;
-      this.logger.error(
-        `${subscription.name}: consumer crashed: ${event.payload.error.message}`,
-        undefined,
-        'Kafka',
-      );
+      this.logger.error(`${group.name}: consumer crashed: ${event.payload.error.message}`, 'Kafka');
     });
-  }
-
-  static groupId(topic: string, subscription: Subscription): string {
-    return `${topic}.${subscription.name}`;
   }
 
   get ready(): boolean {
@@ -88,12 +89,13 @@ export class KafkaSubscriber {
   }
 
   private async handle({ message, heartbeat }: EachMessagePayload): Promise<void> {
-    if (headerText(message.headers, 'ce_type') !== this.subscription.event.type) return;
+    const subscription = this.byType.get(headerText(message.headers, 'ce_type') ?? '');
+    if (!subscription) return;
     let event: ReturnType<typeof fromKafkaRecord>;
     try {
       event = fromKafkaRecord(message);
     } catch (error) {
-      await this.deadLetter(message, 400, `not a valid CloudEvent: ${describe(error)}`);
+      await this.deadLetter(subscription, message, 400, `not a valid CloudEvent: ${describe(error)}`);
       return;
     }
     const hop = contextFrom({
@@ -103,13 +105,14 @@ export class KafkaSubscriber {
     const where = {
       system: 'kafka' as const,
       destination: this.options.topic,
-      subscription: this.subscription.name,
+      subscription: subscription.name,
     };
-    await inProcessSpan(event, where, hop, () => this.deliver(event, message, heartbeat));
+    await inProcessSpan(event, where, hop, () => this.deliver(subscription, event, message, heartbeat));
   }
 
   /** Handles the event, retrying with backoff; dead-letters it when it cannot or may not succeed. */
   private async deliver(
+    subscription: Subscription,
     event: ReturnType<typeof fromKafkaRecord>,
     message: KafkaMessage,
     heartbeat: () => Promise<void>,
@@ -121,11 +124,11 @@ export class KafkaSubscriber {
       } catch (error) {
         const permanent = error instanceof InvalidEventError || error instanceof PermanentEventError;
         if (permanent || attempt >= this.options.maxAttempts) {
-          await this.deadLetter(message, permanent ? 400 : 500, describe(error));
+          await this.deadLetter(subscription, message, permanent ? 400 : 500, describe(error));
           return;
         }
         this.logger.warn?.(
-          `${this.subscription.name}: ${event.type} ${event.id} failed (attempt ${attempt}/${this.options.maxAttempts}): ${describe(error)}`,
+          `${subscription.name}: ${event.type} ${event.id} failed (attempt ${attempt}/${this.options.maxAttempts}): ${describe(error)}`,
           'Kafka',
         );
         await sleep(this.options.backoffMs * 2 ** (attempt - 1));
@@ -139,11 +142,15 @@ export class KafkaSubscriber {
    * knativeerrordest, knativeerrorcode, knativeerrordata (base64).
    * https://knative.dev/docs/eventing/event-delivery/#configuring-subscription-event-delivery
    */
-  private async deadLetter(message: KafkaMessage, code: number, reason: string): Promise<void> {
+  private async deadLetter(
+    subscription: Subscription,
+    message: KafkaMessage,
+    code: number,
+    reason: string,
+  ): Promise<void> {
     const type = headerText(message.headers, 'ce_type') ?? 'unknown';
     this.logger.error(
-      `${this.subscription.name}: ${type} sent to ${this.options.deadLetterTopic}: ${reason}`,
-      undefined,
+      `${subscription.name}: ${type} sent to ${this.options.deadLetterTopic}: ${reason}`,
       'Kafka',
     );
     await this.publisher.sendRecords(this.options.deadLetterTopic, [
@@ -152,13 +159,13 @@ export class KafkaSubscriber {
         value: message.value,
         headers: {
           ...message.headers,
-          ce_knativeerrordest: `kafka://${this.options.topic}/${this.subscription.name}`,
+          ce_knativeerrordest: `kafka://${this.options.topic}/${subscription.name}`,
           ce_knativeerrorcode: String(code),
           ce_knativeerrordata: Buffer.from(reason).toString('base64'),
         },
       },
     ]);
-    this.metrics.deadLettered.inc({ event_type: type, subscription: this.subscription.name });
+    this.metrics.deadLettered.inc({ event_type: type, subscription: subscription.name });
   }
 }
 
