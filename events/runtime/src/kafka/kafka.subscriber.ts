@@ -36,7 +36,7 @@ export class KafkaSubscriber {
 
   constructor(
     kafka: Kafka,
-    private readonly group: ConsumerGroup,
+    group: ConsumerGroup,
     private readonly options: SubscriberOptions,
     private readonly dispatcher: EventDispatcher,
     private readonly publisher: KafkaPublisher,
