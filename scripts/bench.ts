@@ -162,7 +162,8 @@ try {
     await runConfiguration(
       {
         name: 'grouped',
-        description: 'reliable, KAFKA_CONSUMER_GROUPS=per-service: one consumer group per service instead of per subscription',
+        description:
+          'reliable, KAFKA_CONSUMER_GROUPS=per-service: one consumer group per service instead of per subscription',
         env: { KAFKA_CONSUMER_GROUPS: 'per-service' },
       },
       options.rates,
