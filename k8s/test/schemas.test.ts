@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -58,6 +58,29 @@ describe('upstream schemas', () => {
     expect(found).toContain(
       'Kafka kafka/soundgood: /spec/kafka/listeners/0/type: must be equal to one of the allowed values',
     );
+  });
+
+  it('checks the whole spec of every CRD kind: no subtree is left unchecked', () => {
+    const crdDir = join(import.meta.dirname, '../schemas/crds');
+    const trimmed = readdirSync(crdDir).filter((f) =>
+      readFileSync(join(crdDir, f), 'utf8').includes('x-soundgood-collapsed'),
+    );
+    expect(trimmed).toEqual([]);
+    const kafka = (authentication: unknown): K8sObject => ({
+      apiVersion: 'kafka.strimzi.io/v1beta2',
+      kind: 'Kafka',
+      metadata: { name: 'k', namespace: 'kafka' },
+      spec: {
+        kafka: { listeners: [{ name: 'tls', port: 9093, type: 'internal', tls: true, authentication }] },
+      },
+    });
+    // deep in spec.kafka (once unchecked): an unknown field is found ...
+    expect(schemas.validate(kafka({ type: 'tls', bogus: true }))).toEqual([
+      '/spec/kafka/listeners/0/authentication: unknown field bogus',
+    ]);
+    // ... while a oneOf branch naming one field does not forbid the others (secretName here)
+    const trusted = [{ secretName: 'ca', certificate: 'ca.crt' }];
+    expect(schemas.validate(kafka({ type: 'oauth', tlsTrustedCertificates: trusted }))).toEqual([]);
   });
 
   it('lists every vendored schema file in VERSIONS.md with its source', () => {

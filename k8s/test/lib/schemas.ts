@@ -19,19 +19,27 @@ function isRecord(value: unknown): value is Schema {
  * A CRD's structural OpenAPI v3 schema as a JSON schema, with the API server's rules: objects with
  * `properties` reject unknown fields unless `x-kubernetes-preserve-unknown-fields`, int-or-string
  * accepts both, `nullable` admits null. Descriptions, defaults and formats only inform and are dropped.
+ * Inside `oneOf`/`anyOf`/`allOf`/`not` (value validations, which by the structural-schema rules say
+ * nothing about which fields exist) `properties` only constrain the fields they name: no
+ * `additionalProperties: false` is added there (`inLogic`).
  */
-export function convertOpenApiSchema(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(convertOpenApiSchema);
+export function convertOpenApiSchema(node: unknown, inLogic = false): unknown {
+  if (Array.isArray(node)) return node.map((child) => convertOpenApiSchema(child, inLogic));
   if (!isRecord(node)) return node;
   const out: Schema = {};
   for (const [key, value] of Object.entries(node)) {
     if (key.startsWith('x-') || ['format', 'default', 'nullable', 'description'].includes(key)) continue;
     if (key === 'properties' || key === '$defs') {
       out[key] = Object.fromEntries(
-        Object.entries(value as Schema).map(([name, child]) => [name, convertOpenApiSchema(child)]),
+        Object.entries(value as Schema).map(([name, child]) => [
+          name,
+          convertOpenApiSchema(child, inLogic && key === 'properties'),
+        ]),
       );
-    } else if (['items', 'additionalProperties', 'not', 'oneOf', 'anyOf', 'allOf'].includes(key)) {
-      out[key] = convertOpenApiSchema(value);
+    } else if (['not', 'oneOf', 'anyOf', 'allOf'].includes(key)) {
+      out[key] = convertOpenApiSchema(value, true);
+    } else if (['items', 'additionalProperties'].includes(key)) {
+      out[key] = convertOpenApiSchema(value, inLogic);
     } else {
       out[key] = value;
     }
@@ -40,6 +48,7 @@ export function convertOpenApiSchema(node: unknown): unknown {
   if (node.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
   if (
     node.properties &&
+    !inLogic &&
     node['x-kubernetes-preserve-unknown-fields'] !== true &&
     !('additionalProperties' in node)
   ) {
