@@ -199,10 +199,17 @@ async function createTopics(brokers: string, topics: string[]): Promise<void> {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: 3 })),
-      });
+      await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: 3 })) });
+    }
+    // Wait for every partition's leader ourselves: right after creation KRaft may briefly answer
+    // "does not host this topic-partition", which kafkajs's waitForLeaders does not retry.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const metadata = await admin.fetchTopicMetadata({ topics }).catch(() => undefined);
+      if (metadata?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+        return;
+      if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after 30 s`);
+      await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
     await admin.disconnect();

@@ -113,15 +113,24 @@ export function testKafka(brokers = requireEnv('KAFKA_BROKERS')): Kafka {
   return new Kafka({ clientId: 'soundgood-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
 }
 
-/** Creates fresh topics (Kafka's auto-create is off, as in production). */
+/** Creates fresh topics (Kafka's auto-create is off, as in production) and waits for their leaders. */
 export async function createTopics(kafka: Kafka, topics: string[], partitions = 3): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
-    });
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions })) });
+    // kafkajs's own waitForLeaders gives up when KRaft briefly answers "does not host this
+    // topic-partition" for a topic it has just created: ask until every partition has a leader.
+    await waitFor(
+      async () => {
+        const metadata = await admin.fetchTopicMetadata({ topics }).catch(() => undefined);
+        const ready = metadata?.topics.every(
+          (t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0),
+        );
+        return ready || undefined;
+      },
+      `leaders for ${topics.join(', ')}`,
+    );
   } finally {
     await admin.disconnect();
   }
