@@ -64,10 +64,15 @@ describe('rent an instrument', () => {
     expect(await charges(id)).toBe(1);
     expect(await available(instrument)).toBe(false);
     expect(await activeRentals(student)).toBe(1);
-    const notifications = await soundgood.call('notifications', 'GET', `/students/${student}/notifications`);
-    expect(notifications.body).toEqual(
-      expect.arrayContaining([expect.objectContaining({ rentalId: id, kind: 'CONFIRMED' })]),
-    );
+    // notifications hears of the outcome asynchronously, after rentals has confirmed.
+    await expect
+      .poll(
+        async () => (await soundgood.call('notifications', 'GET', `/students/${student}/notifications`)).body,
+        {
+          timeout: 15_000,
+        },
+      )
+      .toEqual(expect.arrayContaining([expect.objectContaining({ rentalId: id, kind: 'CONFIRMED' })]));
   });
 
   it('returns the same rental for a retried request with the same Idempotency-Key', async () => {
@@ -152,7 +157,13 @@ describe('rent an instrument', () => {
     const instruments = await Promise.all([1, 2, 3, 4, 5].map(() => soundgood.instrument()));
     const ids = await Promise.all(instruments.map((instrument) => soundgood.rent(student, instrument)));
     const rentals = await Promise.all(ids.map((id) => soundgood.settled(id)));
-    expect(rentals.filter((r) => r.status === 'CONFIRMED')).toHaveLength(2);
+    const outcomes = JSON.stringify(
+      rentals.map((r) => [r.status, r.reason, r.saga.history.map((h) => `${h.step}:${h.outcome}`)]),
+    );
+    expect(
+      rentals.filter((r) => r.status === 'CONFIRMED'),
+      outcomes,
+    ).toHaveLength(2);
     expect(rentals.filter((r) => r.status === 'REJECTED').every((r) => r.reason === 'QUOTA_EXCEEDED')).toBe(
       true,
     );
