@@ -91,3 +91,19 @@ export function describeService(
     output: [],
   };
 }
+
+/** A service's environment on the kafka transport: its own database and the run's topics. */
+export function kafkaEnvironment(
+  databaseUrl: string,
+  brokers: string,
+  topics: { events: string; deadLetters: string },
+): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    EVENT_TRANSPORT: 'kafka',
+    KAFKA_BROKERS: brokers,
+    KAFKA_TOPIC: topics.events,
+    KAFKA_DEAD_LETTER_TOPIC: topics.deadLetters,
+    LOG_LEVEL: 'warn',
+  };
+}

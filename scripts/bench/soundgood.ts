@@ -10,6 +10,7 @@ import { createTopics, freePort } from '../../events/runtime/dist/testing.js';
 import { prepareServiceDatabase } from '../../prisma/dist/index.js';
 import {
   describeService,
+  kafkaEnvironment,
   type ServiceName,
   type ServiceProcess,
   serviceNames,
@@ -54,12 +55,7 @@ export async function startSoundgood(options: {
     inspectorPorts[name] = await freePort();
     databases[name] = await prepareServiceDatabase(serverUrl, name, `${prefix}_${name}`);
     services[name] = describeService(name, await freePort(), await freePort(), {
-      DATABASE_URL: databases[name],
-      EVENT_TRANSPORT: 'kafka',
-      KAFKA_BROKERS: brokers,
-      KAFKA_TOPIC: topic,
-      KAFKA_DEAD_LETTER_TOPIC: deadLetterTopic,
-      LOG_LEVEL: 'warn',
+      ...kafkaEnvironment(databases[name], brokers, { events: topic, deadLetters: deadLetterTopic }),
       ...configuration.env,
       ...(configuration.inspect ? { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPorts[name]}` } : {}),
     });

@@ -5,9 +5,9 @@ import { CloudEvent, Kafka as KafkaBinding } from 'cloudevents';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listDeadLetters, originalRecord } from '../src/dead-letters/dead-letters.js';
-import { createEvent, KafkaPublisher, Outbox, OutboxRelay } from '../src/index.js';
+import { createEvent, KafkaPublisher, OutboxRelay } from '../src/index.js';
 import { createTopics, testKafka, waitFor } from '../src/testing.js';
-import { count, fixture, fixtureDatabase, openDatabase, startFixture } from './fixture/fixture.js';
+import { commitToOutbox, count, fixture, fixtureDatabase, startFixture } from './fixture/fixture.js';
 
 const topic = `test.events.${randomUUID()}`;
 const deadLetterTopic = `${topic}.dead-letters`;
@@ -118,14 +118,10 @@ describe('kafka transport', () => {
     const database = await fixtureDatabase();
     databases.push(database);
     const rentalId = randomUUID();
-    const prisma = openDatabase(database.url);
-    await prisma.$transaction((tx) =>
-      new Outbox().add(
-        tx,
-        createEvent(events.slotReleased, { rentalId, studentId: randomUUID() }, { partitionKey: rentalId }),
-      ),
+    await commitToOutbox(
+      database.url,
+      createEvent(events.slotReleased, { rentalId, studentId: randomUUID() }, { partitionKey: rentalId }),
     );
-    await prisma.$disconnect();
     expect(await count(database.url, 'SELECT count(*) AS n FROM "outbox" WHERE "published_at" IS NULL')).toBe(
       1,
     );
@@ -168,14 +164,10 @@ describe('kafka transport', () => {
       logger,
       pollIntervalMs: 100,
     });
-    const prisma = openDatabase(database.url);
-    await prisma.$transaction((tx) =>
-      new Outbox().add(
-        tx,
-        createEvent(events.slotReleased, { rentalId, studentId: randomUUID() }, { partitionKey: rentalId }),
-      ),
+    await commitToOutbox(
+      database.url,
+      createEvent(events.slotReleased, { rentalId, studentId: randomUUID() }, { partitionKey: rentalId }),
     );
-    await prisma.$disconnect();
     await relay.start();
     try {
       await waitFor(

@@ -16,13 +16,7 @@ export class NotifyStudentEventController {
     @Payload() data: EventData<typeof events.rentalConfirmed>,
     @Ctx() ctx: EventContext<Tx>,
   ): Promise<void> {
-    await this.service.notify(ctx.tx, {
-      eventId: ctx.event.id,
-      studentId: data.studentId,
-      rentalId: data.rentalId,
-      kind: 'CONFIRMED',
-      message: confirmedMessage(data),
-    });
+    await this.record(ctx, data, 'CONFIRMED', confirmedMessage(data));
   }
 
   @EventPattern<string>(events.rentalRejected.type)
@@ -30,13 +24,7 @@ export class NotifyStudentEventController {
     @Payload() data: EventData<typeof events.rentalRejected>,
     @Ctx() ctx: EventContext<Tx>,
   ): Promise<void> {
-    await this.service.notify(ctx.tx, {
-      eventId: ctx.event.id,
-      studentId: data.studentId,
-      rentalId: data.rentalId,
-      kind: 'REJECTED',
-      message: rejectedMessage(data),
-    });
+    await this.record(ctx, data, 'REJECTED', rejectedMessage(data));
   }
 
   @EventPattern<string>(events.rentalTerminated.type)
@@ -44,12 +32,21 @@ export class NotifyStudentEventController {
     @Payload() data: EventData<typeof events.rentalTerminated>,
     @Ctx() ctx: EventContext<Tx>,
   ): Promise<void> {
-    await this.service.notify(ctx.tx, {
+    await this.record(ctx, data, 'TERMINATED', terminatedMessage(data));
+  }
+
+  private record(
+    ctx: EventContext<Tx>,
+    data: { studentId: string; rentalId: string },
+    kind: 'CONFIRMED' | 'REJECTED' | 'TERMINATED',
+    message: string,
+  ): Promise<void> {
+    return this.service.notify(ctx.tx, {
       eventId: ctx.event.id,
       studentId: data.studentId,
       rentalId: data.rentalId,
-      kind: 'TERMINATED',
-      message: terminatedMessage(data),
+      kind,
+      message,
     });
   }
 }

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { expect } from 'vitest';
 import {
   describeService,
+  kafkaEnvironment,
   type ServiceName,
   type ServiceProcess,
   serviceNames,
@@ -48,12 +49,7 @@ export async function startSoundgood(
   for (const name of serviceNames) {
     databases[name] = await prepareServiceDatabase(serverUrl, name, `e2e_${run}_${name}`);
     services[name] = describeService(name, await freePort(), await freePort(), {
-      DATABASE_URL: databases[name],
-      EVENT_TRANSPORT: 'kafka',
-      KAFKA_BROKERS: brokers,
-      KAFKA_TOPIC: topic,
-      KAFKA_DEAD_LETTER_TOPIC: deadLetterTopic,
-      LOG_LEVEL: 'warn',
+      ...kafkaEnvironment(databases[name], brokers, { events: topic, deadLetters: deadLetterTopic }),
       OUTBOX_POLL_INTERVAL_MS: '500',
       EVENT_RETRY_BACKOFF_MS: '100',
       // Long enough for a loaded CI machine; the billing-down test waits for one deadline.
