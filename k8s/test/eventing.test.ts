@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { events, subscriptions } from '@soundgood/event-catalog';
 import { describe, expect, it } from 'vitest';
-import { environments, isKind, type K8sObject, kustomize, parseYamlObjects } from './lib/manifests.js';
+import { requestsReachListeners, resolveDestination } from './lib/addressing.js';
+import {
+  environments,
+  fluxCluster,
+  isKind,
+  type K8sObject,
+  kustomize,
+  parseYamlObjects,
+} from './lib/manifests.js';
 import { deadLettersGoToKafkaSink, triggerSubscribersExist, triggersAgainstCatalog } from './lib/policies.js';
 
 const fixture = (name: string) =>
@@ -16,8 +24,15 @@ describe.each(environments)('eventing in %s', (env) => {
     expect(app.filter((o) => o.kind === 'Trigger')).toHaveLength(subscriptions.length);
   });
 
-  it("delivers every Trigger to an existing Service's http port", () => {
+  it('delivers every Trigger to an existing Service', () => {
     expect(triggerSubscribersExist(app)).toEqual([]);
+  });
+
+  it('reaches a port a container listens on from every Knative destination (resolved by Knative) and every in-cluster URL', () => {
+    const cluster = fluxCluster(env);
+    expect(requestsReachListeners([...cluster.entry, ...cluster.layers.flatMap((l) => l.objects)])).toEqual(
+      [],
+    );
   });
 
   it('sends dead letters of the broker and of every Trigger to the soundgood.dead-letters KafkaSink', () => {
@@ -83,6 +98,38 @@ describe('the eventing checks catch broken manifests', () => {
     expect(triggerSubscribersExist(broken)).toEqual([
       'Trigger billing-payment-invented: subscriber Service payments does not exist',
       'Trigger students-slot-reserve: subscriber Service students does not exist',
+    ]);
+  });
+
+  it("resolves destinations by Knative's rules: a Service ref has no port, a uri beside a ref is relative", () => {
+    const students = { apiVersion: 'v1', kind: 'Service', name: 'students' };
+    expect(resolveDestination({ ref: students, uri: '/events' }, 'soundgood')).toBe(
+      'http://students.soundgood.svc.cluster.local/events',
+    );
+    expect(resolveDestination({ ref: { ...students, namespace: 'other' } }, 'soundgood')).toBe(
+      'http://students.other.svc.cluster.local',
+    );
+    const sink = { apiVersion: 'eventing.knative.dev/v1alpha1', kind: 'KafkaSink', name: 'dead-letters' };
+    expect(resolveDestination({ ref: sink }, 'soundgood')).toBe(
+      'http://kafka-sink-ingress.knative-eventing.svc.cluster.local/soundgood/dead-letters',
+    );
+    expect(resolveDestination({ uri: 'http://x.y.svc:9000/a' }, 'soundgood')).toBe('http://x.y.svc:9000/a');
+    expect(() =>
+      resolveDestination({ ref: students, uri: 'http://students:8080/events' }, 'soundgood'),
+    ).toThrow('absolute URI is not allowed beside a ref');
+    expect(() => resolveDestination({ uri: '/events' }, 'soundgood')).toThrow('URI /events is not absolute');
+  });
+
+  it('reports deliveries and URLs that land on a port nothing listens on', () => {
+    const flagger = (service: string, canary: string) =>
+      `Service ${service} written by Flagger from Canary ${canary}`;
+    expect(requestsReachListeners(fixture('ports-broken.yaml'))).toEqual([
+      'Trigger ledger-entry-posted subscriber: http://ledger.soundgood.svc.cluster.local/events: Service ledger has no port 80 (ports 8080)',
+      `Trigger ledger-entry-posted subscriber: http://ledger.soundgood.svc.cluster.local/events: ${flagger('ledger', 'ledger')} targets port 9000, which no container of ledger declares`,
+      'Trigger audit-entry-posted subscriber: absolute URI is not allowed beside a ref',
+      `Canary audit: http://audit-canary.soundgood:8080/events: ${flagger('audit-canary', 'audit')} has no port 8080 (ports 80)`,
+      'Trigger audit-entry-posted: http://audit.soundgood.svc.cluster.local/events: Service audit targets http = 8080, container app of audit listens on 3000, 9464',
+      `Trigger audit-entry-posted: http://audit.soundgood.svc.cluster.local/events: ${flagger('audit', 'audit')} targets http = 8080, container app of audit listens on 3000, 9464`,
     ]);
   });
 
