@@ -4,6 +4,9 @@
 //
 //   kafka       Apache Kafka, single node (KRaft), from its Maven Central jars     KAFKA_BROKERS
 //   postgres    PostgreSQL on a throwaway initdb data directory                     DATABASE_URL
+//   knative     Knative's Kafka broker data plane (receiver + dispatcher), built     K_SINK
+//               from source once; `up` builds it, its users start an instance with their own
+//               contract (npm start: the catalog's Triggers to the local services; tests: theirs)
 //
 //   node scripts/infra.ts up            start what is not given, print the environment to use
 //   node scripts/infra.ts down          stop what `up` started
@@ -17,6 +20,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { log, type Running, stateDir } from './infra/component.ts';
 import { createTopics, kafka } from './infra/kafka.ts';
+import { knative } from './infra/knative.ts';
 import { postgres } from './infra/postgres.ts';
 
 const stateFile = join(stateDir, 'state.json');
@@ -50,7 +54,9 @@ function readState(): State | undefined {
   return up ? state : undefined;
 }
 
-export async function up(): Promise<{ state: State; startedNow: boolean }> {
+/** `knative: false` skips building the data plane (for the kafka transport only). */
+export async function up(options = { knative: true }): Promise<{ state: State; startedNow: boolean }> {
+  if (options.knative) await knative.prepare();
   const running = readState();
   if (running) return { state: running, startedNow: false };
   mkdirSync(stateDir, { recursive: true });
