@@ -16,6 +16,8 @@
  *   heap and the Kubernetes couplings switched off; returns once the receiver answers the control
  *   plane's `K-Network-Probe` on the broker path and the dispatcher has partitions assigned for every
  *   egress. `env.K_SINK` is the broker ingress URL. The contract's topics must exist before.
+ * - `startBroker(o)` is what `npm start`, the tests and the benchmark call: creates the broker's and
+ *   the dead-letter sink's topics, generates the contract from the catalog and starts an instance.
  * - `writeContract(r, c)` replaces the contract of a running instance (both processes watch it).
  * - Logs: `<dir>/receiver.log`, `<dir>/dispatcher.log` (JSON lines, as in the pods).
  *
@@ -35,7 +37,12 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import type { KnativeContract } from '../../events/catalog/dist/index.js';
+import {
+  type ContractOptions,
+  type KnativeContract,
+  knativeContract,
+  type ServiceName,
+} from '../../events/catalog/dist/index.js';
 import {
   alive,
   type Component,
@@ -47,6 +54,7 @@ import {
   stopPids,
   waitUntil,
 } from './component.ts';
+import { createTopics } from './kafka.ts';
 
 /** The release the cluster runs (k8s/infrastructure): both run the same data plane code. */
 export const version = 'knative-v1.23.0';
@@ -331,4 +339,46 @@ async function ready(running: Running, options: KnativeOptions): Promise<boolean
   return options.contract.resources[0].egresses.every((e) =>
     assigned.some((line) => line.includes(`"${e.consumerGroup}"`) || line.includes(e.consumerGroup)),
   );
+}
+
+export interface BrokerOptions {
+  kafkaBrokers: string;
+  /** Names the ingress paths, the broker topic and the consumer groups (see `knativeContract`). */
+  namespace: string;
+  port: number;
+  /** Base URL of each service; deliveries go to `<url>/events`. */
+  subscriberUrl: (service: ServiceName) => string;
+  deadLetterTopic?: string;
+  deliveryOrder?: ContractOptions['deliveryOrder'];
+  metricsPorts?: KnativeOptions['metricsPorts'];
+  observability?: KnativeOptions['observability'];
+  dir?: string;
+}
+
+/** The catalog's Broker and Triggers on a data plane instance of its own, topics created first. */
+export async function startBroker(
+  options: BrokerOptions,
+): Promise<{ running: Running; contract: KnativeContract; ingress: string }> {
+  const contract = knativeContract({
+    generation: 1,
+    bootstrapServers: options.kafkaBrokers,
+    namespace: options.namespace,
+    receiverUrl: `http://127.0.0.1:${options.port}`,
+    subscriberUrl: options.subscriberUrl,
+    ...(options.deadLetterTopic ? { deadLetterTopic: options.deadLetterTopic } : {}),
+    ...(options.deliveryOrder ? { deliveryOrder: options.deliveryOrder } : {}),
+  });
+  await createTopics(
+    options.kafkaBrokers,
+    contract.resources.flatMap((r) => r.topics),
+  );
+  const running = await knative.start({
+    kafkaBrokers: options.kafkaBrokers,
+    contract,
+    port: options.port,
+    ...(options.dir ? { dir: options.dir } : {}),
+    ...(options.metricsPorts ? { metricsPorts: options.metricsPorts } : {}),
+    ...(options.observability ? { observability: options.observability } : {}),
+  });
+  return { running, contract, ingress: running.env.K_SINK as string };
 }

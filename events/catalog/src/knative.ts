@@ -159,7 +159,7 @@ export interface KnativeContract {
   /** uint64, a string in protobuf JSON. */
   generation: string;
   /** The Broker (with its egresses), then the dead-letter KafkaSink. */
-  resources: [ContractResource & { egresses: ContractEgress[] }, ContractResource];
+  resources: [ContractResource & { egresses: ContractEgress[] }, ContractResource, ...ContractResource[]];
 }
 
 const reference = (
