@@ -67,7 +67,7 @@ describe('upstream schemas', () => {
     );
     expect(trimmed).toEqual([]);
     const kafka = (authentication: unknown): K8sObject => ({
-      apiVersion: 'kafka.strimzi.io/v1beta2',
+      apiVersion: 'kafka.strimzi.io/v1',
       kind: 'Kafka',
       metadata: { name: 'k', namespace: 'kafka' },
       spec: {
@@ -78,9 +78,11 @@ describe('upstream schemas', () => {
     expect(schemas.validate(kafka({ type: 'tls', bogus: true }))).toEqual([
       '/spec/kafka/listeners/0/authentication: unknown field bogus',
     ]);
-    // ... while a oneOf branch naming one field does not forbid the others (secretName here)
-    const trusted = [{ secretName: 'ca', certificate: 'ca.crt' }];
-    expect(schemas.validate(kafka({ type: 'oauth', tlsTrustedCertificates: trusted }))).toEqual([]);
+    // ... while a oneOf branch naming one field does not forbid the others (`name` beside `value` here)
+    const listener = { name: 'plain', port: 9092, type: 'internal', tls: false };
+    const env = [{ name: 'A', value: 'a' }];
+    const spec = { kafka: { listeners: [listener], template: { kafkaContainer: { env } } } };
+    expect(schemas.validate({ ...kafka({ type: 'tls' }), spec })).toEqual([]);
   });
 
   it('lists every vendored schema file in VERSIONS.md with its source', () => {
