@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { composeContract, composeContractFile, composeContractJson } from '../compose/knative-contract.ts';
 import {
   consistencyErrors,
   containerContracts,
   contractErrors,
+  knativeErrors,
   loadCompose,
   schemaErrors,
   soundgoodErrors,
@@ -14,6 +16,8 @@ import { repoRoot } from './tools.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const compose = loadCompose(join(repoRoot, 'docker-compose.yml'));
+const contract = composeContract();
+const brokerPath = contract.resources[0].ingress.path;
 const imageUser = Number(
   parseDockerfile(readFileSync(join(repoRoot, 'services', 'Dockerfile'), 'utf8'))
     .at(-1)
@@ -31,8 +35,32 @@ describe('docker-compose.yml', () => {
     expect(consistencyErrors(compose)).toEqual([]);
   });
 
-  it('runs the five services with their ports, images, migrations, topics and own databases', () => {
-    expect(soundgoodErrors(compose)).toEqual([]);
+  it('runs the five services with their ports, images, migrations, own databases, through the broker', () => {
+    expect(soundgoodErrors(compose, brokerPath)).toEqual([]);
+  });
+
+  it("runs Knative's receiver and dispatcher of the release on the contract generated from the catalog", () => {
+    expect(knativeErrors(compose, repoRoot, composeContractFile, contract)).toEqual([]);
+  });
+
+  it('mounts the contract the catalog generates (node scripts/compose/knative-contract.ts rewrites it)', () => {
+    expect(readFileSync(composeContractFile, 'utf8')).toBe(composeContractJson());
+  });
+
+  it("keeps the data plane's config files as the release's ConfigMaps have them, but for the offset reset", () => {
+    const upstream = join(repoRoot, '..', 'shared', 'knative', 'config');
+    const settings = (file: string) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '' && !line.startsWith('#') && !line.startsWith('host='));
+    for (const name of ['producer', 'consumer', 'webclient', 'httpserver']) {
+      const file = `config-kafka-broker-${name}.properties`;
+      const ours = settings(join(repoRoot, 'scripts', 'compose', 'knative', 'config', file));
+      const theirs = settings(join(upstream, file)).map((line) =>
+        line === 'auto.offset.reset=latest' ? 'auto.offset.reset=earliest' : line,
+      );
+      expect(ours, file).toEqual(theirs);
+    }
   });
 
   it('runs the same image, ports, user, command and filesystem as the Kubernetes Deployments', () => {
@@ -77,23 +105,58 @@ describe('the compose checks on broken fixtures', () => {
 
   it('reports a Soundgood service wired to the wrong image, port, broker, topic, database and migration', () => {
     const broken = loadCompose(join(fixtures, 'compose', 'soundgood-broken.yml'));
-    expect(soundgoodErrors(broken)).toEqual(
+    expect(soundgoodErrors(broken, brokerPath)).toEqual(
       expect.arrayContaining([
         'postgres: must publish host port 5432',
         'students: missing',
         'rentals: must build services/Dockerfile, target runtime, with SERVICE=rentals',
         'rentals: image ghcr.io/acme/rentals:local is not ghcr.io/soundgood/rentals',
         'rentals: must publish host port 3000 to its PORT (8080)',
-        'rentals: EVENT_TRANSPORT must be kafka under compose',
+        'rentals: EVENT_TRANSPORT must be knative under compose (events go through the broker)',
+        "rentals: K_SINK http://kafka-broker-receiver:8080/soundgood/dead-letters is not the broker's ingress http://kafka-broker-receiver:8080/soundgood/default",
+        'rentals: must wait for kafka-broker-receiver to be healthy',
+        'rentals: must wait for kafka-broker-dispatcher to be healthy',
         'rentals: OTEL_SERVICE_NAME must be rentals',
-        'rentals: KAFKA_BROKERS kafka:9093 is not an advertised listener of kafka',
-        'rentals: KAFKA_DEAD_LETTER_TOPIC soundgood.dead-letters is not created by kafka-init',
         'rentals: DATABASE_URL points at db, not at a compose service',
         'rentals: OTEL_EXPORTER_OTLP_ENDPOINT points at collector, not at a compose service',
         "rentals: DATABASE_URL must name its own database (rentals), created by postgres's init script",
         'migrate-rentals: migrates a different DATABASE_URL than rentals uses',
         'rentals: must wait for migrate-rentals to complete successfully',
         'rentals: must run with a read-only root filesystem and a tmpfs on /tmp, as in Kubernetes',
+      ]),
+    );
+  });
+
+  it('reports a data plane of another release, off the generated contract, and a contract compose cannot serve', () => {
+    const broken = loadCompose(join(fixtures, 'compose', 'soundgood-broken.yml'));
+    const [brokerResource, sink] = structuredClone(contract).resources;
+    const [first, second] = brokerResource.egresses;
+    if (!first || !second) throw new Error('the contract has fewer than two egresses');
+    first.destination = 'http://billing-v2:8080/events';
+    second.destination = 'http://rentals:9999/';
+    second.egressConfig = {
+      ...second.egressConfig,
+      deadLetter: 'http://elsewhere:8080/soundgood/dead-letters',
+    };
+    brokerResource.topics = ['knative-broker-soundgood-default'];
+    brokerResource.bootstrapServers = 'kafka:9093';
+    const dir = join(fixtures, 'compose');
+    const errors = knativeErrors(broken, dir, composeContractFile, {
+      generation: '1',
+      resources: [brokerResource, sink],
+    });
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        'kafka-broker-receiver: image gcr.io/knative-releases/knative-kafka-broker-receiver-loom:v1.22.0 is not gcr.io/knative-releases/knative-kafka-broker-receiver-loom:v1.23.0',
+        `kafka-broker-receiver: DATA_PLANE_CONFIG_FILE_PATH /etc/brokers-triggers/data is not the generated contract ${composeContractFile}`,
+        'kafka-broker-receiver: the tracing-endpoint of CONFIG_OBSERVABILITY_PATH does not point at jaeger',
+        'kafka-broker-receiver: must run with a read-only root filesystem and a tmpfs on /tmp, as in Kubernetes',
+        'kafka-broker-dispatcher: missing',
+        'contract: topic knative-broker-soundgood-default is not created by kafka-init',
+        'contract: bootstrapServers kafka:9093 is not an advertised listener of kafka',
+        `contract: ${first.consumerGroup} delivers to billing-v2, not to a Soundgood service`,
+        `contract: ${second.consumerGroup} delivers to http://rentals:9999/, not to its /events on PORT`,
+        `contract: ${second.consumerGroup} dead-letters to http://elsewhere:8080/soundgood/dead-letters, not to a sink of http://kafka-broker-receiver:8080`,
       ]),
     );
   });

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
+import type { KnativeContract } from '../../events/catalog/dist/index.js';
 
 export type ComposeFile = {
   services: Record<string, ComposeService>;
@@ -32,7 +33,22 @@ export const soundgoodServices = {
   notifications: 3004,
 } as const;
 
-export const infrastructurePorts: Record<string, number> = { jaeger: 16686, kafka: 9092, postgres: 5432 };
+export const infrastructurePorts: Record<string, number> = {
+  jaeger: 16686,
+  kafka: 9092,
+  postgres: 5432,
+  'kafka-broker-receiver': 8080,
+};
+
+/** Knative's data plane under compose: its two services and the release their images must be of. */
+export const dataPlane = {
+  receiver: 'kafka-broker-receiver',
+  dispatcher: 'kafka-broker-dispatcher',
+  imageRepository: (role: 'receiver' | 'dispatcher') =>
+    `gcr.io/knative-releases/knative-kafka-broker-${role}-loom`,
+  /** The release of the data plane source the local broker is built from (../shared/knative). */
+  tag: 'v1.23.0',
+} as const;
 
 /** The container contract shared with the Kubernetes manifests (k8s/base), used when those do not exist. */
 export const containerConventions = {
@@ -218,15 +234,14 @@ function hostAndPort(address: string): { host: string; port: number } {
   return { host: url.hostname, port: Number(url.port) };
 }
 
-/** Soundgood's own rules: the five services, their images, ports, migrations, topics and databases. */
-export function soundgoodErrors(compose: ComposeFile): string[] {
+/** Soundgood's own rules: the five services, their images, ports, migrations, broker and databases. */
+export function soundgoodErrors(compose: ComposeFile, brokerPath: string): string[] {
   const errors: string[] = [];
   const services = compose.services ?? {};
   const postgresDatabases = (serviceEnvironment(services.postgres ?? {}).SOUNDGOOD_DATABASES ?? '').split(
     /\s+/,
   );
-  const topics = (serviceEnvironment(services['kafka-init'] ?? {}).KAFKA_TOPICS ?? '').split(/\s+/);
-  const kafkaListeners = serviceEnvironment(services.kafka ?? {}).KAFKA_ADVERTISED_LISTENERS ?? '';
+  const receiverPort = serviceEnvironment(services[dataPlane.receiver] ?? {}).INGRESS_PORT;
 
   for (const [name, port] of Object.entries(infrastructurePorts)) {
     if (!portMappings(services[name] ?? {}).some((mapping) => mapping.published === port)) {
@@ -258,18 +273,17 @@ export function soundgoodErrors(compose: ComposeFile): string[] {
     ) {
       errors.push(`${name}: must publish host port ${hostPort} to its PORT (${env.PORT})`);
     }
-    if (env.EVENT_TRANSPORT !== 'kafka') errors.push(`${name}: EVENT_TRANSPORT must be kafka under compose`);
+    if (env.EVENT_TRANSPORT !== 'knative') {
+      errors.push(`${name}: EVENT_TRANSPORT must be knative under compose (events go through the broker)`);
+    }
+    const ingress = `http://${dataPlane.receiver}:${receiverPort}${brokerPath}`;
+    if (env.K_SINK !== ingress)
+      errors.push(`${name}: K_SINK ${env.K_SINK} is not the broker's ingress ${ingress}`);
+    for (const part of [dataPlane.receiver, dataPlane.dispatcher]) {
+      if (dependencies(service)[part]?.condition !== 'service_healthy')
+        errors.push(`${name}: must wait for ${part} to be healthy`);
+    }
     if (env.OTEL_SERVICE_NAME !== name) errors.push(`${name}: OTEL_SERVICE_NAME must be ${name}`);
-
-    for (const broker of (env.KAFKA_BROKERS ?? '').split(',')) {
-      if (!kafkaListeners.split(',').some((listener) => listener.endsWith(`//${broker}`))) {
-        errors.push(`${name}: KAFKA_BROKERS ${broker} is not an advertised listener of kafka`);
-      }
-    }
-    for (const variable of ['KAFKA_TOPIC', 'KAFKA_DEAD_LETTER_TOPIC']) {
-      if (!topics.includes(env[variable] ?? ''))
-        errors.push(`${name}: ${variable} ${env[variable]} is not created by kafka-init`);
-    }
     for (const variable of ['DATABASE_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
       const host = env[variable] ? hostAndPort(env[variable]).host : '';
       if (!services[host])
@@ -445,4 +459,110 @@ export function configErrors(schema: ConfigSchema, env: Record<string, string>):
     if (!known.has(name) && !name.startsWith('OTEL_')) errors.push(`${name}: not a variable of this service`);
   }
   return errors;
+}
+
+/** Where a bind mount's host path (relative to the compose file) is mounted, by target. */
+function bindMounts(service: ComposeService, baseDir: string): Map<string, string> {
+  const mounts = new Map<string, string>();
+  for (const volume of (service.volumes as unknown[] | undefined) ?? []) {
+    const [source, target] =
+      typeof volume === 'string'
+        ? volume.split(':')
+        : [(volume as { source?: string }).source, (volume as { target?: string }).target];
+    if (source?.startsWith('.') && target) mounts.set(target, join(baseDir, source));
+  }
+  return mounts;
+}
+
+/**
+ * The broker under compose against its contract: both data plane services run the release's images
+ * on the contract file (`contractFile`, the one that is checked against the catalog), every egress
+ * delivers to a compose service's /events on its PORT, dead letters go to the receiver, the topics
+ * exist, Kafka is reached on an advertised listener, and the data plane's traces go to jaeger.
+ */
+export function knativeErrors(
+  compose: ComposeFile,
+  baseDir: string,
+  contractFile: string,
+  contract: KnativeContract,
+): string[] {
+  const errors: string[] = [];
+  const services = compose.services ?? {};
+  const topics = (serviceEnvironment(services['kafka-init'] ?? {}).KAFKA_TOPICS ?? '').split(/\s+/);
+  const kafkaListeners = serviceEnvironment(services.kafka ?? {}).KAFKA_ADVERTISED_LISTENERS ?? '';
+  const receiverEnv = serviceEnvironment(services[dataPlane.receiver] ?? {});
+
+  for (const role of ['receiver', 'dispatcher'] as const) {
+    const name = dataPlane[role];
+    const service = services[name];
+    if (!service) {
+      errors.push(`${name}: missing`);
+      continue;
+    }
+    const image = service.image ?? '';
+    const repository = image.replace(/[:@].*$/, '');
+    const tag = /:([^@/]+)(@|$)/.exec(image.slice(repository.length))?.[1];
+    if (repository !== dataPlane.imageRepository(role) || tag !== dataPlane.tag) {
+      errors.push(`${name}: image ${image} is not ${dataPlane.imageRepository(role)}:${dataPlane.tag}`);
+    }
+    const env = serviceEnvironment(service);
+    const mounts = bindMounts(service, baseDir);
+    const mountedContract = mounts.get(env.DATA_PLANE_CONFIG_FILE_PATH ?? '');
+    if (mountedContract !== contractFile) {
+      errors.push(
+        `${name}: DATA_PLANE_CONFIG_FILE_PATH ${env.DATA_PLANE_CONFIG_FILE_PATH} is not the generated contract ${contractFile}`,
+      );
+    }
+    const observability = mounts.get(env.CONFIG_OBSERVABILITY_PATH ?? '');
+    const endpoint = observability ? readIfExists(join(observability, 'tracing-endpoint')).trim() : '';
+    if (!endpoint || hostAndPort(endpoint).host !== 'jaeger') {
+      errors.push(`${name}: the tracing-endpoint of CONFIG_OBSERVABILITY_PATH does not point at jaeger`);
+    }
+    if (service.read_only !== true || ![service.tmpfs].flat().includes('/tmp')) {
+      errors.push(`${name}: must run with a read-only root filesystem and a tmpfs on /tmp, as in Kubernetes`);
+    }
+  }
+
+  const receiverUrl = `http://${dataPlane.receiver}:${receiverEnv.INGRESS_PORT}`;
+  const ingressPaths = contract.resources.map((resource) => resource.ingress.path);
+  for (const resource of contract.resources) {
+    for (const topic of resource.topics) {
+      if (!topics.includes(topic)) errors.push(`contract: topic ${topic} is not created by kafka-init`);
+    }
+    if (!kafkaListeners.split(',').some((listener) => listener.endsWith(`//${resource.bootstrapServers}`))) {
+      errors.push(
+        `contract: bootstrapServers ${resource.bootstrapServers} is not an advertised listener of kafka`,
+      );
+    }
+    for (const egress of resource.egresses ?? []) {
+      const url = new URL(egress.destination);
+      const subscriber = services[url.hostname];
+      if (!subscriber || !(url.hostname in soundgoodServices)) {
+        errors.push(
+          `contract: ${egress.consumerGroup} delivers to ${url.hostname}, not to a Soundgood service`,
+        );
+      } else if (
+        Number(url.port) !== Number(serviceEnvironment(subscriber).PORT) ||
+        url.pathname !== '/events'
+      ) {
+        errors.push(
+          `contract: ${egress.consumerGroup} delivers to ${egress.destination}, not to its /events on PORT`,
+        );
+      }
+      const deadLetter = egress.egressConfig.deadLetter;
+      if (
+        !deadLetter.startsWith(receiverUrl) ||
+        !ingressPaths.includes(deadLetter.slice(receiverUrl.length))
+      ) {
+        errors.push(
+          `contract: ${egress.consumerGroup} dead-letters to ${deadLetter}, not to a sink of ${receiverUrl}`,
+        );
+      }
+    }
+  }
+  return errors;
+}
+
+function readIfExists(file: string): string {
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
