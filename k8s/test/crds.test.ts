@@ -1,14 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import {
   type CrdDocument,
+  crdsDir,
   generateSchemas,
   readSources,
   schemaDir,
   vendoredCrds,
 } from '../scripts/vendor-crds.js';
-import { environments, fluxCluster, type K8sObject } from './lib/manifests.js';
+import { environments, fluxCluster, type K8sObject, repoRoot } from './lib/manifests.js';
 
 /** Files of k8s/schemas/crds that differ from, or are missing in, what the generator writes. */
 function drift(generated: Map<string, string>): string[] {
@@ -19,6 +21,60 @@ function drift(generated: Map<string, string>): string[] {
       .filter(([f, text]) => !onDisk.includes(f) || readFileSync(join(schemaDir, f), 'utf8') !== text)
       .map(([f]) => `${f}: differs from \`node k8s/scripts/vendor-crds.ts schemas\``),
   ];
+}
+
+/** The release of each vendored component that the manifests install, read from where it is pinned. */
+function installedReleases(objects: K8sObject[]): Record<string, string | undefined> {
+  const upstream = parseYaml(readFileSync(join(schemaDir, '../upstream-releases.yaml'), 'utf8')) as {
+    helmRepositories: { charts: Record<string, { version: string; appVersion?: string }[]> }[];
+    knativeOperatorEventing: { chart: Record<string, string[]> };
+  };
+  const chart = (name: string) =>
+    objects.find((o) => o.kind === 'HelmRelease' && o.spec.chart.spec.chart === name)?.spec.chart.spec
+      .version;
+  const appVersion = (name: string) =>
+    upstream.helmRepositories
+      .flatMap((r) => r.charts[name] ?? [])
+      .find((c) => c.version === String(chart(name)))?.appVersion;
+  const eventing = objects.find((o) => o.kind === 'KnativeEventing');
+  const kafkaTag = (eventing?.spec.additionalManifests ?? [])
+    .map(
+      (m: { URL: string }) =>
+        /eventing-kafka-broker\/releases\/download\/knative-v([^/]+)\//.exec(m.URL)?.[1],
+    )
+    .find(Boolean);
+  const e2e = readFileSync(join(repoRoot, '.github/workflows/e2e.yml'), 'utf8');
+  const flux = /fluxcd\/flux2\/action@\S+.*\n\s+with:\n\s+version: (\S+)/.exec(e2e)?.[1];
+  const fluxRelease = (parseYaml(readFileSync(join(crdsDir, 'sources.yaml'), 'utf8')) as { flux: string })
+    .flux;
+  return {
+    istio: chart('base'),
+    'knative-operator': String(chart('knative-operator')).replace(/^v/, ''),
+    // the operator installs the newest patch it ships of spec.version's minor
+    'knative-eventing': (upstream.knativeOperatorEventing.chart[String(chart('knative-operator'))] ?? [])
+      .filter((v) => v.startsWith(`${eventing?.spec.version}.`))
+      .at(-1),
+    'eventing-kafka-broker': kafkaTag,
+    flagger: chart('flagger'),
+    strimzi: chart('strimzi-kafka-operator'),
+    'cloudnative-pg': appVersion('cloudnative-pg'),
+    ...Object.fromEntries(
+      readSources()
+        .filter((s) => s.component.startsWith('flux-'))
+        .map((s) => [
+          s.component,
+          flux === fluxRelease ? s.version : `Flux ${flux} (sources.yaml: ${fluxRelease})`,
+        ]),
+    ),
+  };
+}
+
+/** Components whose installed release differs from the one whose CRDs are vendored. */
+function unvendored(objects: K8sObject[]): string[] {
+  const installed = installedReleases(objects);
+  return readSources()
+    .filter((s) => installed[s.component] !== s.version)
+    .map((s) => `${s.component}: installs ${installed[s.component]}, k8s/crds has ${s.version}`);
 }
 
 const crds = vendoredCrds();
@@ -57,6 +113,21 @@ describe('vendored CRDs (k8s/crds) and the schemas derived from them', () => {
         .map((v) => `${c.file} ${v.name}`),
     );
     expect(unstructured).toEqual([]);
+  });
+
+  it.each(environments)('vendors the CRDs of exactly the releases installed in %s', (env) => {
+    const { entry, layers } = fluxCluster(env);
+    expect(unvendored([...entry, ...layers.flatMap((l) => l.objects)])).toEqual([]);
+  });
+
+  it('notices a chart moved without vendoring its CRDs again', () => {
+    const { entry, layers } = fluxCluster('staging');
+    const objects = structuredClone([...entry, ...layers.flatMap((l) => l.objects)]);
+    const flagger = objects.find(
+      (o) => o.kind === 'HelmRelease' && o.metadata.name === 'flagger',
+    ) as K8sObject;
+    flagger.spec.chart.spec.version = '1.45.0';
+    expect(unvendored(objects)).toEqual(['flagger: installs 1.45.0, k8s/crds has 1.44.0']);
   });
 
   it.each(environments)('has a vendored CRD for every custom resource Flux applies in %s', (env) => {
