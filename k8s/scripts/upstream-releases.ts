@@ -5,10 +5,14 @@
  * from the upstream sources named below. k8s/test/releases.test.ts checks every such URL against it
  * offline (CI has no network).
  *
+ * It also writes k8s/schemas/charts/<chart>/<version>/: the default values.yaml and, where the chart has one,
+ * the values.schema.json that Helm validates a release's values against at install, of each chart the
+ * repository installs, at exactly the pinned version (`chartSources` below).
+ *
  *   node k8s/scripts/upstream-releases.ts   # needs the repository snapshots of the `fetch` tool (MIRROR_DIR)
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 
@@ -212,3 +216,99 @@ writeFileSync(
   join(import.meta.dirname, '../schemas/upstream-releases.yaml'),
   header + stringify(table, { lineWidth: 0 }),
 );
+
+/** The charts the repository installs, at their pinned versions, and where their source is at that release. */
+const chartSources: { chart: string; version: string; repository: string; ref: string; dir: string }[] = [
+  {
+    chart: 'base',
+    version: '1.30.3',
+    repository: 'istio/istio',
+    ref: '1.30.3',
+    dir: 'manifests/charts/base',
+  },
+  {
+    chart: 'istiod',
+    version: '1.30.3',
+    repository: 'istio/istio',
+    ref: '1.30.3',
+    dir: 'manifests/charts/istio-control/istio-discovery',
+  },
+  {
+    chart: 'gateway',
+    version: '1.30.3',
+    repository: 'istio/istio',
+    ref: '1.30.3',
+    dir: 'manifests/charts/gateway',
+  },
+  {
+    chart: 'knative-operator',
+    version: 'v1.23.0',
+    repository: 'knative/operator',
+    ref: 'knative-v1.23.0',
+    dir: 'config/charts/knative-operator',
+  },
+  {
+    chart: 'strimzi-kafka-operator',
+    version: '1.2.0',
+    repository: 'strimzi/strimzi-kafka-operator',
+    ref: '1.2.0',
+    dir: 'packaging/helm-charts/helm3/strimzi-kafka-operator',
+  },
+  {
+    chart: 'cloudnative-pg',
+    version: '0.29.0',
+    repository: 'cloudnative-pg/charts',
+    ref: 'cloudnative-pg-v0.29.0',
+    dir: 'charts/cloudnative-pg',
+  },
+  {
+    chart: 'flagger',
+    version: '1.44.0',
+    repository: 'fluxcd/flagger',
+    ref: 'v1.44.0',
+    dir: 'charts/flagger',
+  },
+  // the loadtester chart's 0.36.0 is the one of Flagger 1.42.0
+  {
+    chart: 'loadtester',
+    version: '0.36.0',
+    repository: 'fluxcd/flagger',
+    ref: 'v1.42.0',
+    dir: 'charts/loadtester',
+  },
+  {
+    chart: 'prometheus',
+    version: '29.27.0',
+    repository: 'prometheus-community/helm-charts',
+    ref: 'prometheus-29.27.0',
+    dir: 'charts/prometheus',
+  },
+  {
+    chart: 'opentelemetry-collector',
+    version: '0.170.0',
+    repository: 'open-telemetry/opentelemetry-helm-charts',
+    ref: 'opentelemetry-collector-0.170.0',
+    dir: 'charts/opentelemetry-collector',
+  },
+];
+
+const chartsDir = join(import.meta.dirname, '../schemas/charts');
+rmSync(chartsDir, { recursive: true, force: true });
+for (const source of chartSources) {
+  const files = git(source.repository, 'ls-tree', '--name-only', `${source.ref}:${source.dir}`).split('\n');
+  const chartYaml = parseYaml(git(source.repository, 'show', `${source.ref}:${source.dir}/Chart.yaml`), {
+    logLevel: 'error',
+  }) as {
+    name: string;
+    version: string;
+  };
+  // Strimzi's and the Knative Operator's release builds write the version into Chart.yaml
+  if (chartYaml.name !== source.chart)
+    throw new Error(`${source.dir} at ${source.ref} is chart ${chartYaml.name}`);
+  const out = join(chartsDir, source.chart, source.version);
+  mkdirSync(out, { recursive: true });
+  for (const file of ['values.yaml', 'values.schema.json'].filter((f) => files.includes(f))) {
+    writeFileSync(join(out, file), git(source.repository, 'show', `${source.ref}:${source.dir}/${file}`));
+  }
+  writeFileSync(join(out, 'SOURCE'), `${describe(source.repository, source.ref)}: ${source.dir}\n`);
+}

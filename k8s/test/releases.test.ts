@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -94,6 +95,46 @@ function fetchProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
+const chartsDir = join(import.meta.dirname, '../schemas/charts');
+
+/** Helm's coalescing of a release's values over the chart's defaults: maps merge, null deletes a key. */
+function coalesce(defaults: unknown, values: unknown): unknown {
+  const isMap = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isMap(defaults) || !isMap(values)) return values;
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [k, v] of Object.entries(values)) {
+    if (v === null) delete out[k];
+    else out[k] = coalesce(defaults[k], v);
+  }
+  return out;
+}
+
+/**
+ * Helm validates a release's values (over the chart's defaults) against the chart's values.schema.json and
+ * fails the install when they do not match; the charts' files of each pinned version are vendored under
+ * k8s/schemas/charts (k8s/scripts/upstream-releases.ts).
+ */
+function valuesProblems(objects: K8sObject[]): string[] {
+  return objects
+    .filter((o) => o.kind === 'HelmRelease')
+    .flatMap((o) => {
+      const { chart, version } = o.spec.chart.spec;
+      const dir = join(chartsDir, chart, String(version));
+      if (!existsSync(join(dir, 'values.yaml'))) {
+        return [`HelmRelease ${key(o)}: ${chart} ${version} is not vendored in k8s/schemas/charts`];
+      }
+      if (!existsSync(join(dir, 'values.schema.json'))) return [];
+      const { $schema: _, ...schema } = JSON.parse(readFileSync(join(dir, 'values.schema.json'), 'utf8'));
+      const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+      const values = coalesce(parseYaml(readFileSync(join(dir, 'values.yaml'), 'utf8')), o.spec.values ?? {});
+      if (validate(values)) return [];
+      return (validate.errors ?? []).map(
+        (e) => `HelmRelease ${key(o)}: values${e.instancePath} ${e.message}`,
+      );
+    });
+}
+
 describe('every URL a controller fetches names something upstream publishes', () => {
   it.each(environments)(
     'everything Flux applies in %s fetches published charts and release assets',
@@ -129,6 +170,26 @@ describe('every URL a controller fetches names something upstream publishes', ()
       'KnativeEventing knative-eventing/knative-eventing: knative-extensions/eventing-istio knative-v1.23.0 publishes no eventing-istio-controller.yaml',
       'KnativeEventing knative-eventing/too-new: Knative Operator v1.23.0 ships no Eventing 1.24',
       'KnativeEventing knative-eventing/too-new: knative-extensions/eventing-kafka-broker has no release knative-v1.24.0',
+    ]);
+  });
+});
+
+describe('Helm release values', () => {
+  it.each(environments)(
+    "every HelmRelease in %s passes its chart's values schema at the pinned version",
+    (env) => {
+      const { entry, layers } = fluxCluster(env);
+      expect(valuesProblems([...entry, ...layers.flatMap((l) => l.objects)])).toEqual([]);
+    },
+  );
+
+  it('finds values the chart rejects and a chart version whose files are not vendored', () => {
+    const broken = parseYamlObjects(
+      readFileSync(join(import.meta.dirname, 'fixtures/values-broken.yaml'), 'utf8'),
+    );
+    expect(valuesProblems(broken)).toEqual([
+      'HelmRelease observability/otel-collector: values/mode must be equal to one of the allowed values',
+      'HelmRelease monitoring/prometheus: prometheus 29.28.0 is not vendored in k8s/schemas/charts',
     ]);
   });
 });
