@@ -130,23 +130,28 @@ describe('vendored CRDs (k8s/crds) and the schemas derived from them', () => {
     expect(unvendored(objects)).toEqual(['flagger: installs 1.45.0, k8s/crds has 1.44.0']);
   });
 
-  it.each(environments)('has a vendored CRD for every custom resource Flux applies in %s', (env) => {
-    const { entry, layers } = fluxCluster(env);
-    const served = new Set(
-      crds.flatMap((c) => {
-        const spec = c.crd.spec as {
-          group: string;
-          names: { kind: string };
-          versions: { name: string; served: boolean }[];
-        };
-        return spec.versions.filter((v) => v.served).map((v) => `${spec.group}/${v.name}/${spec.names.kind}`);
-      }),
-    );
-    const builtIn =
-      /^(v1|(apps|batch|policy|autoscaling|networking\.k8s\.io|rbac\.authorization\.k8s\.io)\/v\d+)$/;
-    const missing = [...entry, ...layers.flatMap((l) => l.objects)]
-      .filter((o: K8sObject) => !builtIn.test(o.apiVersion) && !served.has(`${o.apiVersion}/${o.kind}`))
-      .map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.name}`);
-    expect(missing).toEqual([]);
-  });
+  it.each(environments)(
+    'has a vendored CRD, served and not deprecated, for every custom resource Flux applies in %s',
+    (env) => {
+      const { entry, layers } = fluxCluster(env);
+      const served = new Set(
+        crds.flatMap((c) => {
+          const spec = c.crd.spec as {
+            group: string;
+            names: { kind: string };
+            versions: { name: string; served: boolean; deprecated?: boolean }[];
+          };
+          return spec.versions
+            .filter((v) => v.served && !v.deprecated)
+            .map((v) => `${spec.group}/${v.name}/${spec.names.kind}`);
+        }),
+      );
+      const builtIn =
+        /^(v1|(apps|batch|policy|autoscaling|networking\.k8s\.io|rbac\.authorization\.k8s\.io)\/v\d+)$/;
+      const missing = [...entry, ...layers.flatMap((l) => l.objects)]
+        .filter((o: K8sObject) => !builtIn.test(o.apiVersion) && !served.has(`${o.apiVersion}/${o.kind}`))
+        .map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.name}`);
+      expect(missing).toEqual([]);
+    },
+  );
 });
