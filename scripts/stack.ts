@@ -1,5 +1,6 @@
-// The five Soundgood services as separate processes on the kafka transport: used by `npm start`
-// and by the end-to-end tests. Each service gets its own database on the given PostgreSQL server.
+// The five Soundgood services as separate processes, on the knative or the kafka transport: used by
+// `npm start`, the end-to-end tests and the benchmark. Each service gets its own database on the
+// given PostgreSQL server.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -106,4 +107,12 @@ export function kafkaEnvironment(
     KAFKA_DEAD_LETTER_TOPIC: topics.deadLetters,
     LOG_LEVEL: 'warn',
   };
+}
+
+/**
+ * A service's environment on the knative transport: it publishes to the broker ingress (`K_SINK`)
+ * and receives the Triggers' deliveries on `/events`, as in a cluster.
+ */
+export function knativeEnvironment(databaseUrl: string, sink: string): Record<string, string> {
+  return { DATABASE_URL: databaseUrl, EVENT_TRANSPORT: 'knative', K_SINK: sink, LOG_LEVEL: 'warn' };
 }

@@ -1,8 +1,16 @@
-// `npm start`: Soundgood without Docker. Local Kafka and PostgreSQL (scripts/infra.ts), one
-// database per service with its migrations applied, seed data, and the five services as separate
-// processes on the kafka transport, their JSON logs prefixed with the service name. Ctrl-C stops all.
+// `npm start`: Soundgood without Docker. The local platform (scripts/infra.ts), one database per
+// service with its migrations applied, seed data, and the five services as separate processes, their
+// JSON logs prefixed with the service name. Ctrl-C stops all.
+//
+// Transport (`npm start -- --transport=kafka`, or SOUNDGOOD_TRANSPORT=kafka):
+//   knative (default)  as in the cluster: Knative's Kafka-broker data plane runs the catalog's
+//                      Triggers (scripts/infra/knative.ts); services publish to its ingress and
+//                      receive its deliveries on /events, replies go back in the HTTP response
+//   kafka              the services read and write Kafka themselves, one consumer group per subscription
 import { readFileSync } from 'node:fs';
 import { prepareServiceDatabase } from '../prisma/dist/index.js';
+import type { Running } from './infra/component.ts';
+import { knative, startBroker } from './infra/knative.ts';
 import { down, up } from './infra.ts';
 import { describeService, type ServiceProcess, serviceNames, startService, stopService } from './stack.ts';
 
@@ -11,14 +19,43 @@ interface Seed {
   instruments: { id: string; type: string; brand: string; monthlyFeeCents: number; currency: string }[];
 }
 
-const { state, startedNow } = await up();
+const transport =
+  process.argv.find((a) => a.startsWith('--transport='))?.split('=')[1] ??
+  process.env.SOUNDGOOD_TRANSPORT ??
+  'knative';
+if (transport !== 'knative' && transport !== 'kafka') {
+  console.error(`start: --transport must be knative or kafka, not ${transport}`);
+  process.exit(2);
+}
+const brokerPort = Number(process.env.SOUNDGOOD_BROKER_PORT ?? 18080);
+
+const { state, startedNow } = await up({ knative: transport === 'knative' });
+const port = (name: (typeof serviceNames)[number]) => 3000 + serviceNames.indexOf(name);
+let broker: Running | undefined;
+let transportEnv: Record<string, string> = { EVENT_TRANSPORT: 'kafka', KAFKA_BROKERS: state.KAFKA_BROKERS };
+if (transport === 'knative') {
+  try {
+    const started = await startBroker({
+      kafkaBrokers: state.KAFKA_BROKERS,
+      namespace: 'soundgood',
+      port: brokerPort,
+      metricsPorts: { receiver: brokerPort + 1110, dispatcher: brokerPort + 1111 },
+      subscriberUrl: (name) => `http://127.0.0.1:${port(name)}`,
+    });
+    broker = started.running;
+    transportEnv = { EVENT_TRANSPORT: 'knative', K_SINK: started.ingress };
+  } catch (error) {
+    console.error(`start: ${(error as Error).message}`);
+    if (startedNow) await down(state);
+    process.exit(1);
+  }
+}
 const services = {} as Record<(typeof serviceNames)[number], ServiceProcess>;
 for (const [i, name] of serviceNames.entries()) {
   const databaseUrl = await prepareServiceDatabase(state.DATABASE_URL, name);
-  services[name] = describeService(name, 3000 + i, 9464 + i, {
+  services[name] = describeService(name, port(name), 9464 + i, {
     DATABASE_URL: databaseUrl,
-    EVENT_TRANSPORT: 'kafka',
-    KAFKA_BROKERS: state.KAFKA_BROKERS,
+    ...transportEnv,
   });
 }
 
@@ -26,6 +63,7 @@ let stopping = false;
 async function stop(code: number): Promise<never> {
   stopping = true;
   await Promise.all(serviceNames.map((name) => stopService(services[name])));
+  if (broker) await knative.stop(broker);
   if (startedNow) await down(state);
   process.exit(code);
 }
@@ -48,8 +86,10 @@ try {
 }
 
 console.log(`
-Soundgood is running (Ctrl-C stops it):
-${serviceNames.map((name) => `  ${name.padEnd(13)} ${services[name].url}   metrics ${services[name].metricsUrl}`).join('\n')}
+Soundgood is running on the ${transport} transport (Ctrl-C stops it):
+${serviceNames.map((name) => `  ${name.padEnd(13)} ${services[name].url}   metrics ${services[name].metricsUrl}`).join('\n')}${
+  broker ? `\n  ${'broker'.padEnd(13)} ${broker.env.K_SINK}   logs ${broker.logs.join(' ')}` : ''
+}
 Rent an instrument:
   curl -si -X POST ${services.rentals.url}/rentals -H 'content-type: application/json' \\
     -d '{"studentId":"8f5b1c2e-1d3a-4e5f-9a7b-0c1d2e3f4a01","instrumentId":"3c2d1e0f-5a6b-4c7d-8e9f-0a1b2c3d4e01","months":3}'

@@ -1,16 +1,24 @@
 /**
- * The whole of Soundgood for end-to-end tests: the five services as separate processes on the
- * kafka transport, each on its own fresh database, on a topic of their own. Plus an API client,
- * and the invariants that must hold across the services' databases once no saga is in flight.
+ * The whole of Soundgood for end-to-end tests: the five services as separate processes, each on its
+ * own fresh database, on a topic of their own, on either transport:
+ * - `knative` (default): behind a Knative Kafka-broker data plane of their own (scripts/infra/knative.ts),
+ *   publishing to its ingress and receiving its Triggers' deliveries, as in a cluster;
+ * - `kafka`: straight on Kafka, a consumer group per subscription.
+ * `SOUNDGOOD_E2E_TRANSPORT` chooses (vitest.config.ts runs the e2e suites once per transport).
+ * Plus an API client, and the invariants that must hold across the services' databases once no
+ * saga is in flight.
  */
 import { randomUUID } from 'node:crypto';
 import { createTopics, freePort, requireEnv, testKafka, waitFor } from '@soundgood/eventing/testing';
 import { prepareServiceDatabase } from '@soundgood/prisma';
 import pg from 'pg';
 import { expect } from 'vitest';
+import type { Running } from '../../../../scripts/infra/component.ts';
+import { knative, startBroker } from '../../../../scripts/infra/knative.ts';
 import {
   describeService,
   kafkaEnvironment,
+  knativeEnvironment,
   type ServiceName,
   type ServiceProcess,
   serviceNames,
@@ -30,6 +38,11 @@ export interface Rental {
 }
 
 export type Stack = Awaited<ReturnType<typeof startSoundgood>>;
+export type Transport = 'knative' | 'kafka';
+
+export const transport = (process.env.SOUNDGOOD_E2E_TRANSPORT ?? 'knative') as Transport;
+if (!['knative', 'kafka'].includes(transport))
+  throw new Error(`SOUNDGOOD_E2E_TRANSPORT must be knative or kafka, not ${transport}`);
 
 /** `common` is added to every service's environment, `overrides` to one service's. */
 export async function startSoundgood(
@@ -39,17 +52,38 @@ export async function startSoundgood(
   const serverUrl = requireEnv('DATABASE_URL');
   const brokers = requireEnv('KAFKA_BROKERS');
   const run = randomUUID().slice(0, 8);
-  const topic = `e2e.${run}.events`;
   const deadLetterTopic = `e2e.${run}.dead-letters`;
   const kafka = testKafka(brokers);
-  await createTopics(kafka, [topic, deadLetterTopic]);
+  const ports = {} as Record<ServiceName, number>;
+  for (const name of serviceNames) ports[name] = await freePort();
+
+  // The topic the services' events travel on: the broker's, or the kafka transport's own.
+  let topic = `e2e.${run}.events`;
+  let broker: Running | undefined;
+  let transportEnvironment: (databaseUrl: string) => Record<string, string>;
+  if (transport === 'knative') {
+    const started = await startBroker({
+      kafkaBrokers: brokers,
+      namespace: `e2e-${run}`,
+      port: await freePort(),
+      deadLetterTopic,
+      subscriberUrl: (service) => `http://127.0.0.1:${ports[service]}`,
+    });
+    broker = started.running;
+    topic = started.contract.resources[0].topics[0] as string;
+    transportEnvironment = (databaseUrl) => knativeEnvironment(databaseUrl, started.ingress);
+  } else {
+    await createTopics(kafka, [topic, deadLetterTopic]);
+    transportEnvironment = (databaseUrl) =>
+      kafkaEnvironment(databaseUrl, brokers, { events: topic, deadLetters: deadLetterTopic });
+  }
 
   const databases = {} as Record<ServiceName, string>;
   const services = {} as Record<ServiceName, ServiceProcess>;
   for (const name of serviceNames) {
     databases[name] = await prepareServiceDatabase(serverUrl, name, `e2e_${run}_${name}`);
-    services[name] = describeService(name, await freePort(), await freePort(), {
-      ...kafkaEnvironment(databases[name], brokers, { events: topic, deadLetters: deadLetterTopic }),
+    services[name] = describeService(name, ports[name], await freePort(), {
+      ...transportEnvironment(databases[name]),
       OUTBOX_POLL_INTERVAL_MS: '500',
       EVENT_RETRY_BACKOFF_MS: '100',
       // Long enough for a loaded CI machine; the billing-down test waits for one deadline.
@@ -83,8 +117,11 @@ export async function startSoundgood(
   };
 
   return {
+    transport,
     kafka,
+    /** Where the services' events are stored: the broker's topic on knative. */
     topic,
+    deadLetterTopic,
     services,
     databases,
     call,
@@ -211,6 +248,7 @@ export async function startSoundgood(
 
     async close(): Promise<void> {
       await Promise.all(serviceNames.map((name) => stopService(services[name])));
+      if (broker) await knative.stop(broker);
       const admin = new pg.Client({ connectionString: serverUrl });
       await admin.connect();
       for (const name of serviceNames)
