@@ -147,6 +147,20 @@ describe('every URL a controller fetches names something upstream publishes', ()
     },
   );
 
+  it('installs the Kafka broker release whose data plane the local tests run (scripts/infra/knative.ts)', () => {
+    const local = /export const version = '([^']+)'/.exec(
+      readFileSync(join(repoRoot, 'scripts/infra/knative.ts'), 'utf8'),
+    )?.[1];
+    const eventing = fluxCluster('staging')
+      .layers.flatMap((l) => l.objects)
+      .find((o) => o.kind === 'KnativeEventing') as K8sObject;
+    const tags = eventing.spec.additionalManifests
+      .map((m: { URL: string }) => /eventing-kafka-broker\/releases\/download\/([^/]+)\//.exec(m.URL)?.[1])
+      .filter(Boolean);
+    expect(tags.length).toBeGreaterThan(0);
+    expect(new Set([...tags, local])).toEqual(new Set([local]));
+  });
+
   it('uses no remote kustomize resource (kustomize would fetch it at build time)', () => {
     const remote = kustomizeEntryPoints().flatMap((dir) => {
       const k = parseYaml(readFileSync(join(repoRoot, dir, 'kustomization.yaml'), 'utf8')) ?? {};
