@@ -24,6 +24,7 @@ export interface CrdSource {
   module?: string;
   tag: string;
   commit?: string;
+  sum?: string;
   paths: string[];
   crdsOnly?: boolean;
 }
@@ -149,8 +150,10 @@ function upstreamFiles(source: CrdSource): { name: string; text: string }[] {
       execFileSync('go', ['mod', 'download', '-json', `${source.module}@${source.tag}`], {
         encoding: 'utf8',
       }),
-    ) as { Dir?: string; Error?: string };
+    ) as { Dir?: string; Error?: string; Sum?: string };
     if (!info.Dir) throw new Error(`${source.module}@${source.tag}: ${info.Error}`);
+    if (info.Sum !== source.sum)
+      throw new Error(`${source.module}@${source.tag} is ${info.Sum}, sources.yaml says ${source.sum}`);
     const root = info.Dir;
     return source.paths.flatMap((path) => {
       const full = join(root, path);
