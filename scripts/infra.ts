@@ -7,18 +7,22 @@
 //   knative     Knative's Kafka broker data plane (receiver + dispatcher), built     K_SINK
 //               from source once; `up` builds it, its users start an instance with their own
 //               contract (npm start: the catalog's Triggers to the local services; tests: theirs)
+//   jaeger      Jaeger v2 (OTLP in, in-memory store, query API and UI), from Go     JAEGER_OTLP_ENDPOINT,
+//               sources built once                                                  JAEGER_QUERY_URL
 //
 //   node scripts/infra.ts up            start what is not given, print the environment to use
 //   node scripts/infra.ts down          stop what `up` started
 //   node scripts/infra.ts env           print the environment of the running infrastructure
 //   node scripts/infra.ts run -- CMD    up, run CMD with that environment, then stop what this call started
 //
-// KAFKA_BROKERS and DATABASE_URL, when set, are used as they are and nothing is started for them.
+// KAFKA_BROKERS, DATABASE_URL and JAEGER_OTLP_ENDPOINT + JAEGER_QUERY_URL, when set, are used as they
+// are and nothing is started for them.
 // State (what was started, by PID) is kept in .cache/infra/state.json; logs are under .cache/infra/.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { log, type Running, stateDir } from './infra/component.ts';
+import { jaeger, jaegerDefaultPorts } from './infra/jaeger.ts';
 import { createTopics, kafka } from './infra/kafka.ts';
 import { knative } from './infra/knative.ts';
 import { postgres } from './infra/postgres.ts';
@@ -26,6 +30,9 @@ import { postgres } from './infra/postgres.ts';
 const stateFile = join(stateDir, 'state.json');
 const kafkaPort = Number(process.env.SOUNDGOOD_KAFKA_PORT ?? 19092);
 const pgPort = Number(process.env.SOUNDGOOD_PG_PORT ?? 55432);
+// Jaeger's customary ports (the UI on 16686, OTLP on 4318/4317); the gRPC neighbours are one below.
+const jaegerUiPort = Number(process.env.SOUNDGOOD_JAEGER_UI_PORT ?? jaegerDefaultPorts.queryPort);
+const jaegerOtlpPort = Number(process.env.SOUNDGOOD_JAEGER_OTLP_PORT ?? jaegerDefaultPorts.otlpHttpPort);
 
 /** Topics the services use when run locally. Tests create their own. */
 export const defaultTopics = ['soundgood.events', 'soundgood.dead-letters'];
@@ -33,8 +40,11 @@ export const defaultTopics = ['soundgood.events', 'soundgood.dead-letters'];
 export interface State {
   KAFKA_BROKERS: string;
   DATABASE_URL: string;
+  /** Absent in a state file written before Jaeger was part of the platform. */
+  JAEGER_OTLP_ENDPOINT?: string;
+  JAEGER_QUERY_URL?: string;
   /** What `up` started itself (absent: given from outside, left alone). */
-  started: { kafka?: Running; postgres?: Running };
+  started: { kafka?: Running; postgres?: Running; jaeger?: Running };
 }
 
 /** Reads the state file, also in its older shape ({ kafkaPid, pgDataDir }). */
@@ -48,9 +58,17 @@ function readState(): State | undefined {
   if (kafkaPid) started.kafka = { pids: [kafkaPid], env: { KAFKA_BROKERS: raw.KAFKA_BROKERS }, logs: [] };
   if (pgDataDir)
     started.postgres = { pids: [], env: { DATABASE_URL: raw.DATABASE_URL }, logs: [], dataDir: pgDataDir };
-  const state: State = { KAFKA_BROKERS: raw.KAFKA_BROKERS, DATABASE_URL: raw.DATABASE_URL, started };
+  const state: State = {
+    KAFKA_BROKERS: raw.KAFKA_BROKERS,
+    DATABASE_URL: raw.DATABASE_URL,
+    JAEGER_OTLP_ENDPOINT: raw.JAEGER_OTLP_ENDPOINT,
+    JAEGER_QUERY_URL: raw.JAEGER_QUERY_URL,
+    started,
+  };
   const up =
-    (!started.kafka || kafka.alive(started.kafka)) && (!started.postgres || postgres.alive(started.postgres));
+    (!started.kafka || kafka.alive(started.kafka)) &&
+    (!started.postgres || postgres.alive(started.postgres)) &&
+    (!started.jaeger || jaeger.alive(started.jaeger));
   return up ? state : undefined;
 }
 
@@ -58,7 +76,14 @@ function readState(): State | undefined {
 export async function up(options = { knative: true }): Promise<{ state: State; startedNow: boolean }> {
   if (options.knative) await knative.prepare();
   const running = readState();
-  if (running) return { state: running, startedNow: false };
+  if (running) {
+    // Infrastructure started before Jaeger was part of it: add Jaeger, keep the rest as it is.
+    if (!running.JAEGER_QUERY_URL && !(process.env.JAEGER_OTLP_ENDPOINT && process.env.JAEGER_QUERY_URL)) {
+      await startJaeger(running);
+      writeFileSync(stateFile, JSON.stringify(running, null, 2));
+    }
+    return { state: running, startedNow: false };
+  }
   mkdirSync(stateDir, { recursive: true });
   const state: State = { KAFKA_BROKERS: '', DATABASE_URL: '', started: {} };
   try {
@@ -72,6 +97,7 @@ export async function up(options = { knative: true }): Promise<{ state: State; s
       state.started.postgres = await postgres.start({ port: pgPort });
       state.DATABASE_URL = state.started.postgres.env.DATABASE_URL as string;
     }
+    await startJaeger(state);
     writeFileSync(stateFile, JSON.stringify(state, null, 2));
     await createTopics(state.KAFKA_BROKERS, defaultTopics);
   } catch (error) {
@@ -82,15 +108,46 @@ export async function up(options = { knative: true }): Promise<{ state: State; s
   return { state, startedNow: true };
 }
 
+async function startJaeger(state: State): Promise<void> {
+  if (process.env.JAEGER_OTLP_ENDPOINT && process.env.JAEGER_QUERY_URL) {
+    state.JAEGER_OTLP_ENDPOINT = process.env.JAEGER_OTLP_ENDPOINT;
+    state.JAEGER_QUERY_URL = process.env.JAEGER_QUERY_URL;
+    return;
+  }
+  state.started.jaeger = await jaeger.start({
+    otlpHttpPort: jaegerOtlpPort,
+    otlpGrpcPort: jaegerOtlpPort - 1,
+    queryPort: jaegerUiPort,
+    queryGrpcPort: jaegerUiPort - 1,
+    healthPort: jaegerUiPort + 1,
+  });
+  state.JAEGER_OTLP_ENDPOINT = state.started.jaeger.env.JAEGER_OTLP_ENDPOINT;
+  state.JAEGER_QUERY_URL = state.started.jaeger.env.JAEGER_QUERY_URL;
+}
+
 export async function down(state = readState()): Promise<void> {
   if (!state) return;
   if (state.started.kafka) await kafka.stop(state.started.kafka);
   if (state.started.postgres) await postgres.stop(state.started.postgres);
+  if (state.started.jaeger) await jaeger.stop(state.started.jaeger);
   rmSync(stateFile, { force: true });
 }
 
+/** The variables that point clients at the running infrastructure. */
+export function environment(state: State): Record<string, string> {
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: state.KAFKA_BROKERS,
+    DATABASE_URL: state.DATABASE_URL,
+  };
+  if (state.JAEGER_OTLP_ENDPOINT) env.JAEGER_OTLP_ENDPOINT = state.JAEGER_OTLP_ENDPOINT;
+  if (state.JAEGER_QUERY_URL) env.JAEGER_QUERY_URL = state.JAEGER_QUERY_URL;
+  return env;
+}
+
 function exports(state: State): string {
-  return `export KAFKA_BROKERS=${state.KAFKA_BROKERS}\nexport DATABASE_URL=${state.DATABASE_URL}\n`;
+  return Object.entries(environment(state))
+    .map(([name, value]) => `export ${name}=${value}\n`)
+    .join('');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -112,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
       const args = rest[0] === '--' ? rest.slice(1) : rest;
       if (args.length === 0) throw new Error('usage: infra.ts run -- COMMAND [ARGS...]');
       const { state, startedNow } = await up();
-      const env = { ...process.env, KAFKA_BROKERS: state.KAFKA_BROKERS, DATABASE_URL: state.DATABASE_URL };
+      const env = { ...process.env, ...environment(state) };
       const child = spawn(args[0] as string, args.slice(1), { stdio: 'inherit', env });
       const forward = (signal: NodeJS.Signals) => child.kill(signal);
       process.on('SIGINT', forward).on('SIGTERM', forward);

@@ -56,6 +56,8 @@ for (const [i, name] of serviceNames.entries()) {
   services[name] = describeService(name, port(name), 9464 + i, {
     DATABASE_URL: databaseUrl,
     ...transportEnv,
+    // Every span to the platform's Jaeger (OTLP/HTTP): `npm run trace` and the UI read it there.
+    ...(state.JAEGER_OTLP_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: state.JAEGER_OTLP_ENDPOINT } : {}),
   });
 }
 
@@ -90,6 +92,7 @@ Soundgood is running on the ${transport} transport (Ctrl-C stops it):
 ${serviceNames.map((name) => `  ${name.padEnd(13)} ${services[name].url}   metrics ${services[name].metricsUrl}`).join('\n')}${
   broker ? `\n  ${'broker'.padEnd(13)} ${broker.env.K_SINK}   logs ${broker.logs.join(' ')}` : ''
 }
+  ${'jaeger'.padEnd(13)} ${state.JAEGER_QUERY_URL ?? '(not running)'}   traces: npm run trace -- <rental id>
 Rent an instrument:
   curl -si -X POST ${services.rentals.url}/rentals -H 'content-type: application/json' \\
     -d '{"studentId":"8f5b1c2e-1d3a-4e5f-9a7b-0c1d2e3f4a01","instrumentId":"3c2d1e0f-5a6b-4c7d-8e9f-0a1b2c3d4e01","months":3}'

@@ -1,35 +1,31 @@
-// `npm run trace` and its span model, against Jaeger's query API response format (a stub server: the
-// real Jaeger is not available here) and the OTLP test receiver. The fixtures hold the same rejected
-// rental's trace twice: as Jaeger's GET /api/traces/{id} returns it and as an OTLP/HTTP JSON export.
+// `npm run trace` and its span model against the real Jaeger (v2, started by scripts/infra.ts): the
+// fixture, a rejected rental's trace as an OTLP/HTTP JSON export, is exported to Jaeger's OTLP
+// receiver under a fresh trace id, then read back through Jaeger's query API, by the model and by
+// the CLI. The rentals service is a small stand-in here: the CLI only asks it for a rental's trace
+// id (the end-to-end path through the real services is in services/rentals/test/e2e/tracing).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  fromJaeger,
-  fromOtlp,
-  type JaegerResponse,
-  type OtlpExportRequest,
-  type Span,
-  waterfall,
-} from '../trace/model.ts';
+import { exportSpans, jaegerFromEnv, traceSpans } from '../trace/jaeger.ts';
+import { fromOtlp, type OtlpExportRequest, type Span, waterfall } from '../trace/model.ts';
 import { type OtlpReceiver, startOtlpReceiver } from '../trace/otlp-receiver.ts';
 
-const fixtures = join(import.meta.dirname, 'fixtures', 'trace');
-const jaegerJson = readFileSync(join(fixtures, 'jaeger-trace.json'), 'utf8');
-const otlpJson = readFileSync(join(fixtures, 'otlp-export.json'), 'utf8');
-const jaegerTrace = JSON.parse(jaegerJson) as JaegerResponse;
-const otlpExport = JSON.parse(otlpJson) as OtlpExportRequest;
-
-const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+const fixtureTraceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+const otlpJson = readFileSync(join(import.meta.dirname, 'fixtures', 'trace', 'otlp-export.json'), 'utf8');
+// A fresh trace id per run: Jaeger keeps what earlier runs exported for as long as it runs.
+const traceId = randomBytes(16).toString('hex');
+const otlpExport = JSON.parse(otlpJson.replaceAll(fixtureTraceId, traceId)) as OtlpExportRequest;
 const rentalId = '7d3c5a1e-2f4b-4c8d-9e6a-1b2c3d4e5f60';
 
 const bySpanId = (spans: Span[]) => [...spans].sort((a, b) => a.spanId.localeCompare(b.spanId));
 const named = (spans: Span[], name: string) => spans.find((span) => span.name === name);
 
-const expectedWaterfall = `trace 4bf92f3577b34da6a3ce929d0e0e4736: 6 spans, 2 services, 76.20 ms
+const expectedWaterfall = `trace ${traceId}: 6 spans, 2 services, 76.20 ms
 SERVICE   SPAN                                                      START  DURATION  TIMELINE                                    STATUS
 rentals   POST /rentals                                           0.00 ms  48.25 ms  |#########################               |  UNSET
 rentals     rent-instrument RESERVE_SLOT                          9.80 ms  66.40 ms  |     ###################################|  ERROR: RESERVE_SLOT REJECTED: QUOTA_EXCEEDED
@@ -38,17 +34,30 @@ students      dev.soundgood.students.slot.reserve.v1 process     31.70 ms  22.92
 students        pg.query:SELECT soundgood_students               33.01 ms   5.61 ms  |                 ###                    |  UNSET
 students        dev.soundgood.students.slot.rejected.v1 publish  51.33 ms   2.05 ms  |                          #             |  UNSET`;
 
+const jaeger = jaegerFromEnv();
+/** The trace as Jaeger's query API returns it, once all six spans are stored. */
+let stored: Span[];
+
+beforeAll(async () => {
+  await exportSpans(jaeger.otlpEndpoint, otlpExport);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    stored = await traceSpans(jaeger.queryUrl, traceId);
+    if (stored.length === 6) break;
+    if (Date.now() > deadline)
+      throw new Error(`Jaeger at ${jaeger.queryUrl} has ${stored.length} of the 6 spans of ${traceId}`);
+    await sleep(100);
+  }
+});
+
 describe('the span model', () => {
-  it('reads equal spans from the Jaeger response and the OTLP export of the same trace', () => {
-    const jaeger = fromJaeger(jaegerTrace);
-    expect(jaeger).toHaveLength(6);
-    expect(bySpanId(jaeger)).toEqual(bySpanId(fromOtlp(otlpExport)));
+  it('reads equal spans from the Jaeger query API and from the OTLP export Jaeger received', () => {
+    expect(bySpanId(stored)).toEqual(bySpanId(fromOtlp(otlpExport)));
   });
 
   it('takes the parent, kind, status, times and typed attributes from the Jaeger tags and references', () => {
-    const spans = fromJaeger(jaegerTrace);
-    // Its CHILD_OF reference is the publish span; its FOLLOWS_FROM (a link) is the HTTP root.
-    expect(named(spans, 'dev.soundgood.students.slot.reserve.v1 process')).toMatchObject({
+    // Its parent is the publish span; its link to the HTTP root (FOLLOWS_FROM in Jaeger) is not a parent.
+    expect(named(stored, 'dev.soundgood.students.slot.reserve.v1 process')).toMatchObject({
       service: 'students',
       kind: 'consumer',
       parentSpanId: '53995c3f42cd8ad8',
@@ -56,12 +65,12 @@ describe('the span model', () => {
       durationMs: 22.918,
       status: 'UNSET',
     });
-    expect(named(spans, 'rent-instrument RESERVE_SLOT')).toMatchObject({
+    expect(named(stored, 'rent-instrument RESERVE_SLOT')).toMatchObject({
       kind: 'internal',
       status: 'ERROR',
       statusMessage: 'RESERVE_SLOT REJECTED: QUOTA_EXCEEDED',
     });
-    const root = named(spans, 'POST /rentals');
+    const root = named(stored, 'POST /rentals');
     expect(root?.parentSpanId).toBeUndefined();
     expect(root?.attributes).toEqual({
       'http.request.method': 'POST',
@@ -72,7 +81,7 @@ describe('the span model', () => {
       'url.path': '/rentals',
       'url.scheme': 'http',
     });
-    expect(named(spans, 'dev.soundgood.students.slot.reserve.v1 process')?.attributes).toMatchObject({
+    expect(named(stored, 'dev.soundgood.students.slot.reserve.v1 process')?.attributes).toMatchObject({
       'soundgood.inbox.duplicate': false,
     });
   });
@@ -124,14 +133,12 @@ describe('the span model', () => {
   });
 
   it('prints the waterfall: children under their parent by start time, offsets, durations, bars, status', () => {
-    expect(waterfall(fromJaeger(jaegerTrace))).toBe(expectedWaterfall);
+    expect(waterfall(stored)).toBe(expectedWaterfall);
     expect(waterfall(fromOtlp(otlpExport))).toBe(expectedWaterfall);
   });
 
   it('shows a span whose parent is missing as a root flagged as an orphan, its children under it', () => {
-    const spans = fromOtlp(otlpExport).filter(
-      (span) => span.name !== 'dev.soundgood.students.slot.reserve.v1 publish',
-    );
+    const spans = stored.filter((span) => span.name !== 'dev.soundgood.students.slot.reserve.v1 publish');
     const lines = waterfall(spans).split('\n');
     // The span column starts after the service column ('students' and two spaces).
     const names = lines.slice(2).map((line) => line.slice(10).replace(/\s+\d+\.\d\d ms.*$/, ''));
@@ -152,7 +159,7 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the CLI as `npm run trace` does, without blocking this process: the stubs answer it. */
+/** Runs the CLI as `npm run trace` does, without blocking this process (the stand-in answers it). */
 function trace(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'trace.ts'), ...args], {
@@ -187,25 +194,11 @@ function json(response: ServerResponse, status: number, body: unknown): void {
 
 describe('npm run trace', () => {
   const requests: string[] = [];
-  let jaeger: Server;
   let rentals: Server;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    // Jaeger's query API: the trace, a 404 as Jaeger writes it, and an empty result.
-    jaeger = await listen((request, response) => {
-      requests.push(`jaeger ${request.method} ${request.url}`);
-      if (request.url === `/api/traces/${traceId}`) {
-        response.writeHead(200, { 'content-type': 'application/json' }).end(jaegerJson);
-      } else if (request.url === '/api/traces/00000000000000000000000000000001') {
-        json(response, 200, { data: [], total: 0, limit: 0, offset: 0, errors: null });
-      } else {
-        response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-        response.end(
-          `${JSON.stringify({ data: null, total: 0, limit: 0, offset: 0, errors: [{ code: 404, msg: 'trace not found' }] })}\n`,
-        );
-      }
-    });
+    // GET /rentals/:id of the rentals service: the one rental, 404 for any other.
     rentals = await listen((request, response) => {
       requests.push(`rentals ${request.method} ${request.url}`);
       if (request.url === `/rentals/${rentalId}`) {
@@ -214,11 +207,10 @@ describe('npm run trace', () => {
         json(response, 404, { statusCode: 404, error: 'Not Found', message: 'rental not found' });
       }
     });
-    env = { JAEGER_QUERY_URL: urlOf(jaeger), RENTALS_URL: urlOf(rentals) };
+    env = { JAEGER_QUERY_URL: jaeger.queryUrl, RENTALS_URL: urlOf(rentals) };
   });
 
   afterAll(async () => {
-    await new Promise((resolve) => jaeger.close(resolve));
     await new Promise((resolve) => rentals.close(resolve));
   });
 
@@ -229,23 +221,21 @@ describe('npm run trace', () => {
   it('prints the waterfall of a trace id, read from the Jaeger query API', async () => {
     const run = await trace([traceId.toUpperCase()], env);
     expect(run).toEqual({ code: 0, stdout: `${expectedWaterfall}\n`, stderr: '' });
-    expect(requests).toEqual([`jaeger GET /api/traces/${traceId}`]);
+    expect(requests).toEqual([]);
   });
 
   it('resolves a rental id to its trace id with the rentals service', async () => {
     const run = await trace([rentalId], env);
     expect(run).toEqual({ code: 0, stdout: `rental ${rentalId}\n${expectedWaterfall}\n`, stderr: '' });
-    expect(requests).toEqual([`rentals GET /rentals/${rentalId}`, `jaeger GET /api/traces/${traceId}`]);
+    expect(requests).toEqual([`rentals GET /rentals/${rentalId}`]);
   });
 
-  it.each([
-    ['answers 404', 'ffffffffffffffffffffffffffffffff'],
-    ['answers no data', '00000000000000000000000000000001'],
-  ])('fails with a message when Jaeger %s for the trace', async (_case, missing) => {
+  it('fails with a message when Jaeger does not know the trace', async () => {
+    const missing = randomBytes(16).toString('hex');
     const run = await trace([missing], env);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toBe(`trace: trace ${missing} not found in Jaeger at ${env.JAEGER_QUERY_URL}\n`);
+    expect(run.stderr).toBe(`trace: trace ${missing} not found in Jaeger at ${jaeger.queryUrl}\n`);
   });
 
   it('fails with a message for an unknown rental', async () => {
@@ -295,7 +285,7 @@ describe('the OTLP test receiver', () => {
     const response = await fetch(`${receiver.url}/v1/traces`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: otlpJson,
+      body: JSON.stringify(otlpExport),
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
