@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type K8sObject, repoRoot } from './manifests.js';
+import type { Workload } from './mesh.js';
 
 /**
  * Where a request actually lands: a Knative destination resolved by Knative's rules, or any in-cluster
@@ -19,26 +20,38 @@ export interface Destination {
  * port of the Service -> port the container listens on. A new in-cluster host must be added here (with
  * its source) before the check accepts it.
  */
-export const upstreamServices: Record<string, { source: string; ports: Record<number, number> }> = {
+export const upstreamServices: Record<
+  string,
+  { source: string; ports: Record<number, number>; pods: Omit<Workload, 'namespace'> }
+> = {
   'knative-eventing/kafka-broker-ingress': {
     source: 'knative-extensions/eventing-kafka-broker data-plane/config/broker/500-receiver.yaml',
     ports: { 80: 8080, 8080: 8080 },
+    pods: { labels: { app: 'kafka-broker-receiver' }, serviceAccount: 'knative-kafka-broker-data-plane' },
   },
   'knative-eventing/kafka-sink-ingress': {
     source: 'knative-extensions/eventing-kafka-broker data-plane/config/sink/500-receiver.yaml',
     ports: { 80: 8080, 8080: 8080 },
+    pods: { labels: { app: 'kafka-sink-receiver' }, serviceAccount: 'knative-kafka-sink-data-plane' },
   },
+  // nameOverride flagger-loadtester in k8s/base/progressive/loadtester.yaml
   'soundgood/flagger-loadtester': {
     source: 'fluxcd/flagger charts/loadtester (service.port 80 -> targetPort http, containerPort 8080)',
     ports: { 80: 8080 },
+    pods: { labels: { app: 'flagger-loadtester' }, serviceAccount: 'flagger-loadtester' },
   },
   'monitoring/prometheus-server': {
     source: 'prometheus-community/helm-charts charts/prometheus (server.service.servicePort 80 -> 9090)',
     ports: { 80: 9090 },
+    pods: { labels: { 'app.kubernetes.io/name': 'prometheus' }, serviceAccount: 'prometheus-server' },
   },
   'observability/otel-collector': {
     source: 'open-telemetry/opentelemetry-helm-charts opentelemetry-collector (ports.otlp-http 4318)',
     ports: { 4317: 4317, 4318: 4318 },
+    pods: {
+      labels: { 'app.kubernetes.io/name': 'opentelemetry-collector' },
+      serviceAccount: 'otel-collector',
+    },
   },
 };
 
@@ -177,7 +190,7 @@ function servicesFor(
   objects: K8sObject[],
   namespace: string,
   name: string,
-): { what: string; ports: ServicePort[]; pods: K8sObject[] }[] {
+): { what: string; ports: ServicePort[]; pods: K8sObject[]; flagger: boolean }[] {
   const deployments = objects.filter(
     (o) => o.kind === 'Deployment' && (o.metadata.namespace ?? 'default') === namespace,
   );
@@ -185,7 +198,7 @@ function servicesFor(
     deployments.filter((d) =>
       Object.entries(selector).every(([k, v]) => d.spec.template.metadata?.labels?.[k] === v),
     );
-  const found: { what: string; ports: ServicePort[]; pods: K8sObject[] }[] = [];
+  const found: { what: string; ports: ServicePort[]; pods: K8sObject[]; flagger: boolean }[] = [];
   for (const s of objects.filter(
     (o) =>
       o.apiVersion === 'v1' &&
@@ -195,6 +208,7 @@ function servicesFor(
   )) {
     found.push({
       what: `Service ${name}`,
+      flagger: false,
       ports: s.spec.ports ?? [],
       pods: selecting(s.spec.selector ?? {}),
     });
@@ -207,6 +221,7 @@ function servicesFor(
     const service = c.spec.service;
     found.push({
       what: `Service ${name} written by Flagger from Canary ${c.metadata.name}`,
+      flagger: true,
       ports: [
         {
           name: service.portName ?? 'http',
@@ -220,22 +235,51 @@ function servicesFor(
   return found;
 }
 
-/** Problems of one request to `url` from `callerNamespace`: none if it reaches a listening port. */
-export function followUrl(url: string, callerNamespace: string, objects: K8sObject[]): string[] {
+/** A pod a request arrives at, and the port it arrives on. */
+export interface Endpoint {
+  workload: Workload;
+  port: number;
+}
+
+function workloadOf(d: K8sObject, labels: Record<string, string> = {}): Workload {
+  const template = d.spec.template;
+  return {
+    namespace: d.metadata.namespace ?? 'default',
+    labels: { ...(template.metadata?.labels ?? {}), ...labels },
+    annotations: template.metadata?.annotations ?? {},
+    serviceAccount: template.spec.serviceAccountName,
+  };
+}
+
+/** Follows one request to `url` from `callerNamespace`: the pods and ports it lands on, or why it lands nowhere. */
+export function reach(
+  url: string,
+  callerNamespace: string,
+  objects: K8sObject[],
+): { problems: string[]; endpoints: Endpoint[] } {
   const parsed = new URL(url);
   const labels = parsed.hostname.replace(/\.svc(\.cluster\.local)?$/, '').split('.');
   const [name, namespace = callerNamespace] = labels as [string, string?];
   const port = Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80));
   const upstream = upstreamServices[`${namespace}/${name}`];
-  if (upstream) return port in upstream.ports ? [] : [`${url}: ${upstream.source} has no port ${port}`];
+  if (upstream) {
+    const target = upstream.ports[port];
+    if (target === undefined)
+      return { problems: [`${url}: ${upstream.source} has no port ${port}`], endpoints: [] };
+    return { problems: [], endpoints: [{ workload: { namespace, ...upstream.pods }, port: target }] };
+  }
   const services = servicesFor(objects, namespace, name);
-  if (services.length === 0) return [`${url}: no Service ${namespace}/${name}`];
-  return services.flatMap(({ what, ports, pods }) => {
+  if (services.length === 0) return { problems: [`${url}: no Service ${namespace}/${name}`], endpoints: [] };
+  const problems: string[] = [];
+  const endpoints: Endpoint[] = [];
+  for (const { what, ports, pods, flagger } of services) {
     const servicePort = ports.find((p) => p.port === port);
-    if (!servicePort)
-      return [`${url}: ${what} has no port ${port} (ports ${ports.map((p) => p.port).join(', ')})`];
-    if (pods.length === 0) return [`${url}: ${what} selects no pods`];
-    return pods.flatMap((d) => {
+    if (!servicePort) {
+      problems.push(`${url}: ${what} has no port ${port} (ports ${ports.map((p) => p.port).join(', ')})`);
+      continue;
+    }
+    if (pods.length === 0) problems.push(`${url}: ${what} selects no pods`);
+    for (const d of pods) {
       const target = servicePort.targetPort ?? servicePort.port;
       const containers: Container[] = d.spec.template.spec.containers;
       const container =
@@ -244,15 +288,28 @@ export function followUrl(url: string, callerNamespace: string, objects: K8sObje
           : containers.find((c) => listeningPorts(c).has(target));
       const number =
         typeof target === 'string' ? container?.ports?.find((p) => p.name === target)?.containerPort : target;
-      if (!container || number === undefined)
-        return [`${url}: ${what} targets port ${target}, which no container of ${d.metadata.name} declares`];
-      if (!listeningPorts(container).has(number))
-        return [
+      if (!container || number === undefined) {
+        problems.push(
+          `${url}: ${what} targets port ${target}, which no container of ${d.metadata.name} declares`,
+        );
+      } else if (!listeningPorts(container).has(number)) {
+        problems.push(
           `${url}: ${what} targets ${target} = ${number}, container ${container.name} of ${d.metadata.name} listens on ${[...listeningPorts(container)].join(', ')}`,
-        ];
-      return [];
-    });
-  });
+        );
+      } else {
+        // Flagger's apex and -primary Services select the -primary copy, whose app label it rewrites.
+        const primary = flagger && name !== `${d.metadata.name}-canary`;
+        const labels = primary ? { app: `${d.metadata.name}-primary` } : {};
+        endpoints.push({ workload: workloadOf(d, labels), port: number });
+      }
+    }
+  }
+  return { problems, endpoints };
+}
+
+/** Problems of one request to `url` from `callerNamespace`: none if it reaches a listening port. */
+export function followUrl(url: string, callerNamespace: string, objects: K8sObject[]): string[] {
+  return reach(url, callerNamespace, objects).problems;
 }
 
 /** Every Knative destination resolved and followed, and every in-cluster URL followed. */
