@@ -299,7 +299,7 @@ export function reach(
       } else {
         // Flagger's apex and -primary Services select the -primary copy, whose app label it rewrites.
         const primary = flagger && name !== `${d.metadata.name}-canary`;
-        const labels = primary ? { app: `${d.metadata.name}-primary` } : {};
+        const labels: Record<string, string> = primary ? { app: `${d.metadata.name}-primary` } : {};
         endpoints.push({ workload: workloadOf(d, labels), port: number });
       }
     }
