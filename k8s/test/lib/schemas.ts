@@ -4,7 +4,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import type { K8sObject } from './manifests.js';
 
 const schemasDir = join(import.meta.dirname, '../../schemas');
-const coreDir = join(schemasDir, 'kubernetes/v1.32.0-local-strict');
+const coreDir = join(schemasDir, 'kubernetes/v1.34.0-local-strict');
 const crdDir = join(schemasDir, 'crds');
 const objectMetaRef =
   'https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
