@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { environments, fluxCluster, type K8sObject, parseYamlObjects } from './lib/manifests.js';
-import { authzRefuses, type MeshRequest } from './lib/mesh.js';
+import { authzRefuses, type MeshRequest, mtlsMode, mtlsRefuses } from './lib/mesh.js';
 import { platformRequests } from './lib/platform-requests.js';
 
 const fixture = (name: string) =>
@@ -33,6 +33,10 @@ describe.each(environments)("Istio and the platform's own requests in %s", (env)
     }
   });
 
+  it("lets every caller from outside the mesh through the callee's PeerAuthentication", () => {
+    expect(requests.flatMap((r) => mtlsRefuses(r, everything))).toEqual([]);
+  });
+
   it('lets every request of the platform through the AuthorizationPolicies, by their ALLOW/DENY semantics', () => {
     expect(requests.flatMap((r) => authzRefuses(r, everything))).toEqual([]);
   });
@@ -45,6 +49,13 @@ describe('the mesh checks catch broken manifests', () => {
   it("reports the Kafka controller's probe denied by a POST-only broker ingress policy", () => {
     expect(requests.flatMap((r) => authzRefuses(r, objects))).toEqual([
       'kafka-controller probes Broker default -> knative-eventing/kafka-broker-receiver: no rule of AuthorizationPolicy kafka-broker-receiver allows GET /soundgood/default on port 8080 from cluster.local/ns/knative-eventing/sa/kafka-controller',
+    ]);
+  });
+
+  it('reports Flagger calling a loadtester under STRICT mTLS and an unrewritten kubelet probe', () => {
+    expect(requests.flatMap((r) => mtlsRefuses(r, objects))).toEqual([
+      'Flagger calls webhook ledger/acceptance-test -> soundgood/flagger-loadtester: plaintext from outside the mesh, PeerAuthentication is STRICT on port 8080',
+      'kubelet probes ledger/app /readyz: plaintext from outside the mesh, PeerAuthentication is STRICT on port 8080',
     ]);
   });
 });
@@ -104,5 +115,26 @@ describe("Istio's semantics as evaluated offline", () => {
     expect(authzRefuses(request(), [meshed('b'), byPrincipal])).toHaveLength(1); // caller without sidecar
     const elsewhere = policy('b', 'other', { selector: { matchLabels: { app: 'y' } }, rules: [] });
     expect(authzRefuses(request(), [...base, elsewhere])).toEqual([]);
+  });
+
+  it('takes the port-level, then workload, then namespace, then mesh-wide PeerAuthentication mode', () => {
+    const to = { namespace: 'b', labels: { app: 'x' } };
+    const mesh = policy('istio-system', 'mesh', { mtls: { mode: 'STRICT' } }, 'PeerAuthentication');
+    const ns = policy('b', 'ns', { mtls: { mode: 'PERMISSIVE' } }, 'PeerAuthentication');
+    const workload = policy(
+      'b',
+      'x',
+      {
+        selector: { matchLabels: { app: 'x' } },
+        mtls: { mode: 'UNSET' },
+        portLevelMtls: { '9090': { mode: 'DISABLE' } },
+      },
+      'PeerAuthentication',
+    );
+    expect(mtlsMode(to, 8080, [])).toBe('PERMISSIVE');
+    expect(mtlsMode(to, 8080, [mesh])).toBe('STRICT');
+    expect(mtlsMode(to, 8080, [mesh, ns])).toBe('PERMISSIVE');
+    expect(mtlsMode(to, 8080, [mesh, workload])).toBe('STRICT');
+    expect(mtlsMode(to, 9090, [mesh, ns, workload])).toBe('DISABLE');
   });
 });

@@ -130,7 +130,7 @@ describe.each(environments)('policies in %s', (env) => {
       );
       expect(rule?.to[0].operation, policy.metadata.name).toEqual({ methods: ['POST'], paths: ['/events'] });
     }
-    const strict = app.find((o) => o.kind === 'PeerAuthentication');
+    const strict = app.find((o) => o.kind === 'PeerAuthentication' && o.metadata.name === 'default');
     expect(strict?.spec).toEqual({ mtls: { mode: 'STRICT' } });
   });
 });
