@@ -41,6 +41,8 @@ if (transport === 'knative') {
       port: brokerPort,
       metricsPorts: { receiver: brokerPort + 1110, dispatcher: brokerPort + 1111 },
       subscriberUrl: (name) => `http://127.0.0.1:${port(name)}`,
+      // The broker's hops in the same traces as the services' spans.
+      ...(state.JAEGER_OTLP_ENDPOINT ? { otlpEndpoint: state.JAEGER_OTLP_ENDPOINT } : {}),
     });
     broker = started.running;
     transportEnv = { EVENT_TRANSPORT: 'knative', K_SINK: started.ingress };

@@ -1,8 +1,8 @@
 /**
  * A collector stand-in for "tracing on": accepts OTLP/HTTP exports (protobuf, the services' default,
  * or JSON) and discards them, counting requests and bytes. The benchmark measures what exporting
- * costs the services, not what a collector costs; scripts/trace/otlp-receiver.ts keeps and decodes
- * every span, which would load the machine the services run on.
+ * costs the services, not what a collector costs; a real one (Jaeger) keeps and indexes every span,
+ * which would load the machine the services run on.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

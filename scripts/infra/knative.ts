@@ -352,6 +352,8 @@ export interface BrokerOptions {
   deliveryOrder?: ContractOptions['deliveryOrder'];
   metricsPorts?: KnativeOptions['metricsPorts'];
   observability?: KnativeOptions['observability'];
+  /** An OTLP/HTTP collector (as OTEL_EXPORTER_OTLP_ENDPOINT) both processes export their spans to. */
+  otlpEndpoint?: string;
   dir?: string;
 }
 
@@ -378,7 +380,26 @@ export async function startBroker(
     port: options.port,
     ...(options.dir ? { dir: options.dir } : {}),
     ...(options.metricsPorts ? { metricsPorts: options.metricsPorts } : {}),
-    ...(options.observability ? { observability: options.observability } : {}),
+    observability: {
+      ...(options.otlpEndpoint ? tracingTo(options.otlpEndpoint) : {}),
+      ...options.observability,
+    },
   });
   return { running, contract, ingress: running.env.K_SINK as string };
+}
+
+/**
+ * The config-observability files that make the receiver and dispatcher export their spans over
+ * OTLP/HTTP, so that a saga stays one trace with the broker's hops in it (both propagate
+ * `traceparent` through the Kafka record). Keys and values as the data plane reads them
+ * (data-plane/core/.../observability/ObservabilityConfig.java, TracingProvider.java): the Java
+ * exporter takes the full `/v1/traces` URL, and its sampler is parent-based, so the rate only
+ * decides for requests that arrive without a trace.
+ */
+export function tracingTo(otlpEndpoint: string): Record<string, string> {
+  return {
+    'tracing-protocol': 'http/protobuf',
+    'tracing-endpoint': `${otlpEndpoint.replace(/\/+$/, '')}/v1/traces`,
+    'tracing-sampling-rate': '1',
+  };
 }

@@ -10,10 +10,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { exportSpans, jaegerFromEnv, traceSpans } from '../trace/jaeger.ts';
 import { fromOtlp, type OtlpExportRequest, type Span, waterfall } from '../trace/model.ts';
-import { type OtlpReceiver, startOtlpReceiver } from '../trace/otlp-receiver.ts';
 
 const fixtureTraceId = '4bf92f3577b34da6a3ce929d0e0e4736';
 const otlpJson = readFileSync(join(import.meta.dirname, 'fixtures', 'trace', 'otlp-export.json'), 'utf8');
@@ -268,40 +267,4 @@ describe('npm run trace', () => {
       expect(requests).toEqual([]);
     },
   );
-});
-
-describe('the OTLP test receiver', () => {
-  let receiver: OtlpReceiver;
-
-  beforeEach(async () => {
-    receiver = await startOtlpReceiver();
-  });
-
-  afterEach(async () => {
-    await receiver.close();
-  });
-
-  it('collects the spans of OTLP/HTTP JSON exports; they print as the Jaeger trace does', async () => {
-    const response = await fetch(`${receiver.url}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(otlpExport),
-    });
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('application/json');
-    expect(await response.json()).toEqual({});
-    expect(receiver.spans()).toEqual(fromOtlp(otlpExport));
-    expect(waterfall(receiver.spans())).toBe(expectedWaterfall);
-  });
-
-  it('refuses protobuf with 415, saying it takes JSON', async () => {
-    const response = await fetch(`${receiver.url}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-protobuf' },
-      body: new Uint8Array([0x0a, 0x00]),
-    });
-    expect(response.status).toBe(415);
-    expect(await response.text()).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=http/json');
-    expect(receiver.spans()).toEqual([]);
-  });
 });

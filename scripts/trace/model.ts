@@ -1,6 +1,6 @@
-// One span shape for the two places traces come from here: Jaeger's HTTP query API (`npm run trace`)
-// and OTLP/HTTP JSON export requests (the test receiver). Both give equal spans for the same trace,
-// so the waterfall and the tests do not care where a trace came from.
+// One span shape for the two forms a trace takes here: Jaeger's HTTP query API (`npm run trace`, the
+// tests) and OTLP/HTTP JSON export requests (what the tests send Jaeger). Both give equal spans for
+// the same trace (scripts/test/trace.test.ts checks it against the real Jaeger).
 
 export type AttributeValue = string | number | boolean;
 export type SpanKind = 'internal' | 'server' | 'client' | 'producer' | 'consumer';

@@ -26,9 +26,7 @@ export default defineConfig({
         extends: true,
         test: { name: 'unit', include: ['src/**/*.spec.ts', 'test/*.test.ts'] },
       },
-      // Not yet the tracing suite: through the broker, the dispatcher's hop span must reach the
-      // test's collector, which reads OTLP/JSON while the data plane exports only OTLP/protobuf.
-      e2e('knative', ['test/e2e/tracing.e2e.test.ts']),
+      e2e('knative'),
       e2e('kafka'),
     ],
   },

@@ -68,6 +68,8 @@ export async function startSoundgood(
       port: await freePort(),
       deadLetterTopic,
       subscriberUrl: (service) => `http://127.0.0.1:${ports[service]}`,
+      // The broker's spans go where the services' go: one trace per saga, the broker's hops in it.
+      ...(common.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: common.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
     });
     broker = started.running;
     topic = started.contract.resources[0].topics[0] as string;

@@ -1,26 +1,30 @@
 /**
- * One trace per rental saga across all five services and every hop (HTTP, outbox, Kafka, inbox),
- * metrics that move, and logs that carry the trace id: the services export to an OTLP receiver
- * that this test runs.
+ * One trace per rental saga across all five services and every hop (HTTP, outbox, Kafka or the
+ * Knative broker's receiver and dispatcher, inbox), metrics that move, and logs that carry the trace
+ * id: the services (and, on knative, the broker's data plane) export to the Jaeger that
+ * scripts/infra.ts runs, and the test reads each trace back from Jaeger's query API, as
+ * `npm run trace` does.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { events } from '@soundgood/event-catalog';
 import { waitFor } from '@soundgood/eventing/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jaegerFromEnv, traceSpans } from '../../../../scripts/trace/jaeger.ts';
 import type { Span } from '../../../../scripts/trace/model.ts';
-import { startOtlpReceiver } from '../../../../scripts/trace/otlp-receiver.ts';
 import { type Stack, startSoundgood } from './soundgood.js';
 
 let soundgood: Stack;
-let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+const jaeger = jaegerFromEnv();
+/** The broker's two processes, by the service names they export their spans under. */
+const brokerServices = ['kafka-broker-receiver', 'kafka-broker-dispatcher'];
 
 beforeAll(async () => {
-  receiver = await startOtlpReceiver();
   soundgood = await startSoundgood(
     {},
     {
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      // The test's receiver reads OTLP/JSON; services default to http/protobuf.
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint,
       OTEL_BSP_SCHEDULE_DELAY: '200',
       LOG_LEVEL: 'debug',
     },
@@ -29,7 +33,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await soundgood?.close();
-  await receiver?.close();
 });
 
 const sagaTypes = [
@@ -49,14 +52,25 @@ async function traceOf(
   };
   expect(traceId).toMatch(/^[0-9a-f]{32}$/);
   const spans = await waitFor(
-    () => {
-      const all = receiver.spans().filter((s) => s.traceId === traceId);
+    async () => {
+      const all = await traceSpans(jaeger.queryUrl, traceId);
       return complete(all) ? all : undefined;
     },
     `the spans of trace ${traceId}`,
     30_000,
   );
   return { traceId, spans };
+}
+
+/** The span's parent, its parent's parent, and so on up to the root. */
+function ancestors(spans: Span[], span: Span): Span[] {
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const chain: Span[] = [];
+  for (let at = byId.get(span.parentSpanId ?? ''); at; at = byId.get(at.parentSpanId ?? '')) {
+    if (chain.includes(at)) break;
+    chain.push(at);
+  }
+  return chain;
 }
 
 function expectOneConnectedTrace(spans: Span[]): void {
@@ -82,25 +96,51 @@ describe('tracing a rental saga', () => {
     const confirmed = `${events.rentalConfirmed.type} process`;
     const { traceId, spans } = await traceOf(rentalId, (all) => all.some((s) => s.name === confirmed));
 
+    // On knative every hop also crosses the broker: its receiver and dispatcher spans are in the trace.
     expect(new Set(spans.map((s) => s.service))).toEqual(
-      new Set(['rentals', 'students', 'inventory', 'billing', 'notifications']),
+      new Set([
+        'rentals',
+        'students',
+        'inventory',
+        'billing',
+        'notifications',
+        ...(soundgood.transport === 'knative' ? brokerServices : []),
+      ]),
     );
     expectOneConnectedTrace(spans);
+    // Each event's process span descends from the hop that carried it: its publish span, and on
+    // knative the broker's receiver; a participant's reply travels back in the HTTP response of the
+    // delivery there, and the dispatcher produces it into the broker (no publish span of its own).
+    const knative = soundgood.transport === 'knative';
+    const replies = new Set<string>(
+      [events.slotReserved, events.instrumentReserved, events.paymentCharged].map((e) => e.type),
+    );
     for (const type of [...sagaTypes, events.paymentCharged.type, events.rentalConfirmed.type]) {
-      expect(
-        spans.some((s) => s.name === `${type} publish` && s.kind === 'producer'),
-        `${type} publish`,
-      ).toBe(true);
-      expect(
-        spans.some((s) => s.name === `${type} process` && s.kind === 'consumer'),
-        `${type} process`,
-      ).toBe(true);
+      const process = spans.find((s) => s.name === `${type} process` && s.kind === 'consumer');
+      expect(process, `${type} process`).toBeDefined();
+      const hop = ancestors(spans, process as Span);
+      if (knative && replies.has(type)) {
+        expect(
+          hop.some((s) => s.service === 'kafka-broker-dispatcher' && s.name === 'kafka_send'),
+          `${type} produced by the dispatcher`,
+        ).toBe(true);
+      } else {
+        expect(
+          hop.some((s) => s.name === `${type} publish` && s.kind === 'producer'),
+          `${type} publish`,
+        ).toBe(true);
+        if (knative)
+          expect(
+            hop.some((s) => s.service === 'kafka-broker-receiver'),
+            `${type} through the receiver`,
+          ).toBe(true);
+      }
     }
     const process = spans.find((s) => s.name === `${events.reserveSlot.type} process`);
     expect(process?.attributes).toMatchObject({
-      'messaging.system': 'kafka',
+      'messaging.system': soundgood.transport,
       'messaging.operation.type': 'process',
-      'messaging.destination.name': soundgood.topic,
+      'messaging.destination.name': soundgood.transport === 'knative' ? 'broker' : soundgood.topic,
       'cloudevents.event_type': events.reserveSlot.type,
     });
     expect(spans.filter((s) => s.name.startsWith('rent-instrument ')).map((s) => s.name)).toEqual(
@@ -159,6 +199,35 @@ describe('tracing a rental saga', () => {
         type,
       ).toBe(true);
     }
+  });
+});
+
+describe('npm run trace', () => {
+  it("prints a rental's saga as one waterfall, read from Jaeger", async () => {
+    const student = await soundgood.student();
+    const rentalId = await soundgood.rent(student, await soundgood.instrument());
+    expect((await soundgood.settled(rentalId)).status).toBe('CONFIRMED');
+    const confirmed = `${events.rentalConfirmed.type} process`;
+    const { traceId, spans } = await traceOf(rentalId, (all) => all.some((s) => s.name === confirmed));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(import.meta.dirname, '..', '..', '..', '..', 'scripts', 'trace.ts'), rentalId],
+      {
+        env: {
+          ...process.env,
+          RENTALS_URL: soundgood.services.rentals.url,
+          JAEGER_QUERY_URL: jaeger.queryUrl,
+        },
+      },
+    );
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`rental ${rentalId}`);
+    expect(lines[1]).toMatch(
+      new RegExp(`^trace ${traceId}: \\d+ spans, ${new Set(spans.map((s) => s.service)).size} services, `),
+    );
+    // A header, then one line per span, each starting with its service.
+    expect(lines.length).toBeGreaterThanOrEqual(spans.length + 3);
+    expect(lines.some((line) => line.startsWith('notifications ') && line.includes(confirmed))).toBe(true);
   });
 });
 
