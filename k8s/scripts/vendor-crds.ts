@@ -1,5 +1,5 @@
 /**
- * The vendored CRDs and the JSON schemas derived from them, from one list: k8s/crds/sources.yaml.
+ * The vendored CRDs and the JSON schemas derived from them, from one list: k8s/crd-sources.yaml.
  *
  *   node k8s/scripts/vendor-crds.ts fetch     # k8s/crds/<component>/<version>/ from the upstream releases
  *   node k8s/scripts/vendor-crds.ts schemas   # k8s/schemas/crds/*.json from the vendored CRDs
@@ -39,6 +39,8 @@ export interface CrdDocument {
 
 const k8sDir = join(import.meta.dirname, '..');
 export const crdsDir = join(k8sDir, 'crds');
+/** Outside crds/ so that `kubectl apply -R -f k8s/crds` applies CRDs only. */
+export const sourcesFile = join(k8sDir, 'crd-sources.yaml');
 export const schemaDir = join(k8sDir, 'schemas/crds');
 
 /**
@@ -69,8 +71,7 @@ export const schemaKinds: { component: string; kind: string; version: string }[]
 ];
 
 export function readSources(): CrdSource[] {
-  return (parseYaml(readFileSync(join(crdsDir, 'sources.yaml'), 'utf8')) as { components: CrdSource[] })
-    .components;
+  return (parseYaml(readFileSync(sourcesFile, 'utf8')) as { components: CrdSource[] }).components;
 }
 
 function isRecord(value: unknown): value is Schema {
@@ -153,7 +154,7 @@ function upstreamFiles(source: CrdSource): { name: string; text: string }[] {
     ) as { Dir?: string; Error?: string; Sum?: string };
     if (!info.Dir) throw new Error(`${source.module}@${source.tag}: ${info.Error}`);
     if (info.Sum !== source.sum)
-      throw new Error(`${source.module}@${source.tag} is ${info.Sum}, sources.yaml says ${source.sum}`);
+      throw new Error(`${source.module}@${source.tag} is ${info.Sum}, crd-sources.yaml says ${source.sum}`);
     const root = info.Dir;
     return source.paths.flatMap((path) => {
       const full = join(root, path);
@@ -173,7 +174,9 @@ function upstreamFiles(source: CrdSource): { name: string; text: string }[] {
   const git = (...args: string[]) => execFileSync('git', ['-C', mirror, ...args], { encoding: 'utf8' });
   const commit = git('rev-parse', `${source.tag}^{commit}`).trim();
   if (source.commit && commit !== source.commit) {
-    throw new Error(`${source.repository} ${source.tag} is ${commit}, sources.yaml says ${source.commit}`);
+    throw new Error(
+      `${source.repository} ${source.tag} is ${commit}, crd-sources.yaml says ${source.commit}`,
+    );
   }
   return source.paths.flatMap((path) => {
     const listed = git('ls-tree', '-r', '--name-only', commit, '--', path)

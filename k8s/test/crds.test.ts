@@ -1,13 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import {
   type CrdDocument,
   crdsDir,
   generateSchemas,
   readSources,
   schemaDir,
+  sourcesFile,
   vendoredCrds,
 } from '../scripts/vendor-crds.js';
 import { environments, fluxCluster, type K8sObject, repoRoot } from './lib/manifests.js';
@@ -45,8 +46,7 @@ function installedReleases(objects: K8sObject[]): Record<string, string | undefi
     .find(Boolean);
   const e2e = readFileSync(join(repoRoot, '.github/workflows/e2e.yml'), 'utf8');
   const flux = /fluxcd\/flux2\/action@\S+.*\n\s+with:\n\s+version: (\S+)/.exec(e2e)?.[1];
-  const fluxRelease = (parseYaml(readFileSync(join(crdsDir, 'sources.yaml'), 'utf8')) as { flux: string })
-    .flux;
+  const fluxRelease = (parseYaml(readFileSync(sourcesFile, 'utf8')) as { flux: string }).flux;
   return {
     istio: chart('base'),
     'knative-operator': String(chart('knative-operator')).replace(/^v/, ''),
@@ -63,7 +63,7 @@ function installedReleases(objects: K8sObject[]): Record<string, string | undefi
         .filter((s) => s.component.startsWith('flux-'))
         .map((s) => [
           s.component,
-          flux === fluxRelease ? s.version : `Flux ${flux} (sources.yaml: ${fluxRelease})`,
+          flux === fluxRelease ? s.version : `Flux ${flux} (crd-sources.yaml: ${fluxRelease})`,
         ]),
     ),
   };
@@ -96,6 +96,24 @@ describe('vendored CRDs (k8s/crds) and the schemas derived from them', () => {
     expect(drift(generateSchemas(changed))).toEqual([
       'flagger.app_v1beta1_Canary.json: differs from `node k8s/scripts/vendor-crds.ts schemas`',
     ]);
+  });
+
+  it('keeps k8s/crds to CustomResourceDefinitions only, so `kubectl apply -R -f k8s/crds` installs them', () => {
+    const others: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (/\.(ya?ml|json)$/.test(entry.name)) {
+          for (const doc of parseAllDocuments(readFileSync(path, 'utf8'))) {
+            const kind = (doc.toJS() as { kind?: string } | null)?.kind;
+            if (doc.contents !== null && kind !== 'CustomResourceDefinition') others.push(`${path}: ${kind}`);
+          }
+        }
+      }
+    };
+    walk(crdsDir);
+    expect(others).toEqual([]);
   });
 
   it('vendors each component completely: every CRD once, each with a schema for every served version', () => {
