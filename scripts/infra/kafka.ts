@@ -114,7 +114,11 @@ export async function createTopics(brokers: string, topics: string[]): Promise<v
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length > 0) {
-      await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: 3 })) });
+      // waitForLeaders off: kafkajs's own wait throws on KRaft's first answer instead of retrying.
+      await admin.createTopics({
+        topics: missing.map((topic) => ({ topic, numPartitions: 3 })),
+        waitForLeaders: false,
+      });
     }
     // Wait for every partition's leader ourselves: right after creation KRaft may briefly answer
     // "does not host this topic-partition", which kafkajs's waitForLeaders does not retry.
