@@ -52,9 +52,10 @@ describe('the mesh checks catch broken manifests', () => {
     ]);
   });
 
-  it('reports Flagger calling a loadtester under STRICT mTLS and an unrewritten kubelet probe', () => {
+  it('reports Flagger calling a loadtester under STRICT mTLS, an unmerged scrape and an unrewritten kubelet probe', () => {
     expect(requests.flatMap((r) => mtlsRefuses(r, objects))).toEqual([
       'Flagger calls webhook ledger/acceptance-test -> soundgood/flagger-loadtester: plaintext from outside the mesh, PeerAuthentication is STRICT on port 8080',
+      'Prometheus scrapes ledger: plaintext from outside the mesh, PeerAuthentication is STRICT on port 9464',
       'kubelet probes ledger/app /readyz: plaintext from outside the mesh, PeerAuthentication is STRICT on port 8080',
     ]);
   });

@@ -260,13 +260,18 @@ export function platformRequests(objects: K8sObject[]): { requests: MeshRequest[
       serviceAccount: template.spec.serviceAccountName,
     };
     if (annotations['prometheus.io/scrape'] === 'true') {
+      // Without merging (istiod meshConfig.enablePrometheusMerge: false) Prometheus scrapes the app's own port.
+      const istiod = objects.find((o) => o.kind === 'HelmRelease' && o.spec?.chart?.spec?.chart === 'istiod');
+      const merged = istiod?.spec.values?.meshConfig?.enablePrometheusMerge !== false;
+      const port = merged ? 15020 : Number(annotations['prometheus.io/port']);
+      const path = merged ? '/stats/prometheus' : (annotations['prometheus.io/path'] ?? '/metrics');
       requests.push({
         what: `Prometheus scrapes ${d.metadata.name}`,
         from: prometheus(objects),
         to,
-        port: 15020,
+        port,
         method: 'GET',
-        path: '/stats/prometheus',
+        path,
       });
     }
     const rewritten = annotations['sidecar.istio.io/rewriteAppHTTPProbers'] !== 'false';
