@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { environments, fluxCluster, type K8sObject, parseYamlObjects } from './lib/manifests.js';
 import { authzRefuses, type MeshRequest, mtlsMode, mtlsRefuses } from './lib/mesh.js';
+import { networkPolicyRefuses } from './lib/network-policies.js';
 import { platformRequests } from './lib/platform-requests.js';
 
 const fixture = (name: string) =>
@@ -37,6 +38,10 @@ describe.each(environments)("Istio and the platform's own requests in %s", (env)
     expect(requests.flatMap((r) => mtlsRefuses(r, everything))).toEqual([]);
   });
 
+  it("lets every request of the platform through the callee's NetworkPolicies", () => {
+    expect(requests.flatMap((r) => networkPolicyRefuses(r, everything))).toEqual([]);
+  });
+
   it('lets every request of the platform through the AuthorizationPolicies, by their ALLOW/DENY semantics', () => {
     expect(requests.flatMap((r) => authzRefuses(r, everything))).toEqual([]);
   });
@@ -57,6 +62,16 @@ describe('the mesh checks catch broken manifests', () => {
       'Flagger calls webhook ledger/acceptance-test -> soundgood/flagger-loadtester: plaintext from outside the mesh, PeerAuthentication is STRICT on port 8080',
       'Prometheus scrapes ledger: plaintext from outside the mesh, PeerAuthentication is STRICT on port 9464',
       'kubelet probes ledger/app /readyz: plaintext from outside the mesh, PeerAuthentication is STRICT on port 8080',
+    ]);
+  });
+});
+
+describe('the NetworkPolicy check catches a broken policy', () => {
+  it('reports a policy that names the Service port instead of the pod port', () => {
+    const objects = fixture('mesh-broken.yaml');
+    const { requests } = platformRequests(objects);
+    expect(requests.flatMap((r) => networkPolicyRefuses(r, objects))).toEqual([
+      'Flagger calls webhook ledger/acceptance-test -> soundgood/flagger-loadtester: no NetworkPolicy of loadtester-from-flagger admits istio-system/{"app.kubernetes.io/name":"flagger"} on port 8080',
     ]);
   });
 });

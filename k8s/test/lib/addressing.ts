@@ -27,7 +27,11 @@ export const upstreamServices: Record<
   'knative-eventing/kafka-broker-ingress': {
     source: 'knative-extensions/eventing-kafka-broker data-plane/config/broker/500-receiver.yaml',
     ports: { 80: 8080, 8080: 8080 },
-    pods: { labels: { app: 'kafka-broker-receiver' }, serviceAccount: 'knative-kafka-broker-data-plane' },
+    pods: {
+      labels: { app: 'kafka-broker-receiver' },
+      serviceAccount: 'knative-kafka-broker-data-plane',
+      ports: { http: 8080 },
+    },
   },
   'knative-eventing/kafka-sink-ingress': {
     source: 'knative-extensions/eventing-kafka-broker data-plane/config/sink/500-receiver.yaml',
@@ -38,7 +42,11 @@ export const upstreamServices: Record<
   'soundgood/flagger-loadtester': {
     source: 'fluxcd/flagger charts/loadtester (service.port 80 -> targetPort http, containerPort 8080)',
     ports: { 80: 8080 },
-    pods: { labels: { app: 'flagger-loadtester' }, serviceAccount: 'flagger-loadtester' },
+    pods: {
+      labels: { app: 'flagger-loadtester' },
+      serviceAccount: 'flagger-loadtester',
+      ports: { http: 8080 },
+    },
   },
   'monitoring/prometheus-server': {
     source: 'prometheus-community/helm-charts charts/prometheus (server.service.servicePort 80 -> 9090)',
@@ -241,13 +249,18 @@ export interface Endpoint {
   port: number;
 }
 
-function workloadOf(d: K8sObject, labels: Record<string, string> = {}): Workload {
+/** The pods of a Deployment as the policies see them; `labels` override the template's (Flagger's -primary copy). */
+export function workloadOf(d: K8sObject, labels: Record<string, string> = {}): Workload {
   const template = d.spec.template;
+  const containers: Container[] = template.spec.containers;
   return {
     namespace: d.metadata.namespace ?? 'default',
     labels: { ...(template.metadata?.labels ?? {}), ...labels },
     annotations: template.metadata?.annotations ?? {},
     serviceAccount: template.spec.serviceAccountName,
+    ports: Object.fromEntries(
+      containers.flatMap((c) => (c.ports ?? []).filter((p) => p.name).map((p) => [p.name, p.containerPort])),
+    ),
   };
 }
 

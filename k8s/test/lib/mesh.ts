@@ -23,6 +23,8 @@ export interface Workload {
   labels: Record<string, string>;
   annotations?: Record<string, string>;
   serviceAccount?: string;
+  /** named container ports (NetworkPolicies may name them) */
+  ports?: Record<string, number>;
 }
 
 export interface MeshRequest {

@@ -1,4 +1,4 @@
-import { knativeDestinations, reach, resolveDestination } from './addressing.js';
+import { knativeDestinations, reach, resolveDestination, workloadOf } from './addressing.js';
 import type { K8sObject } from './manifests.js';
 import type { MeshRequest, Workload } from './mesh.js';
 
@@ -149,12 +149,7 @@ export function platformRequests(objects: K8sObject[]): { requests: MeshRequest[
 
   for (const d of objects.filter((o) => o.kind === 'Deployment')) {
     const template = d.spec.template;
-    const workload: Workload = {
-      namespace: d.metadata.namespace ?? 'default',
-      labels: template.metadata?.labels ?? {},
-      annotations: template.metadata?.annotations ?? {},
-      serviceAccount: template.spec.serviceAccountName,
-    };
+    const workload = workloadOf(d);
     for (const container of template.spec.containers) {
       // Events a service publishes: POST to its K_SINK (the broker ingress).
       const sink = container.env?.find((e: { name: string }) => e.name === 'K_SINK')?.value;
@@ -253,12 +248,7 @@ export function platformRequests(objects: K8sObject[]): { requests: MeshRequest[
   for (const d of objects.filter((o) => o.kind === 'Deployment')) {
     const template = d.spec.template;
     const annotations = template.metadata?.annotations ?? {};
-    const to: Workload = {
-      namespace: d.metadata.namespace ?? 'default',
-      labels: template.metadata?.labels ?? {},
-      annotations,
-      serviceAccount: template.spec.serviceAccountName,
-    };
+    const to = workloadOf(d);
     if (annotations['prometheus.io/scrape'] === 'true') {
       // Without merging (istiod meshConfig.enablePrometheusMerge: false) Prometheus scrapes the app's own port.
       const istiod = objects.find((o) => o.kind === 'HelmRelease' && o.spec?.chart?.spec?.chart === 'istiod');
