@@ -118,7 +118,11 @@ export async function createTopics(kafka: Kafka, topics: string[], partitions = 
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions })) });
+    // waitForLeaders off: kafkajs's own wait throws on that answer instead of retrying (below).
+    await admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
+      waitForLeaders: false,
+    });
     // kafkajs's own waitForLeaders gives up when KRaft briefly answers "does not host this
     // topic-partition" for a topic it has just created: ask until every partition has a leader.
     await waitFor(
