@@ -128,6 +128,8 @@ describe('the eventing checks catch broken manifests', () => {
       `Trigger ledger-entry-posted subscriber: http://ledger.soundgood.svc.cluster.local/events: ${flagger('ledger', 'ledger')} targets port 9000, which no container of ledger declares`,
       'Trigger audit-entry-posted subscriber: absolute URI is not allowed beside a ref',
       `Canary audit: http://audit-canary.soundgood:8080/events: ${flagger('audit-canary', 'audit')} has no port 8080 (ports 80)`,
+      'Canary audit: http://audit:8080/readyz: Service audit has no port 8080 (ports 80)',
+      `Canary audit: http://audit:8080/readyz: ${flagger('audit', 'audit')} has no port 8080 (ports 80)`,
       'Trigger audit-entry-posted: http://audit.soundgood.svc.cluster.local/events: Service audit targets http = 8080, container app of audit listens on 3000, 9464',
       `Trigger audit-entry-posted: http://audit.soundgood.svc.cluster.local/events: ${flagger('audit', 'audit')} targets http = 8080, container app of audit listens on 3000, 9464`,
     ]);

@@ -133,12 +133,30 @@ export function inClusterUrls(objects: K8sObject[]): { holder: string; url: stri
     ...objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name),
     ...objects.map((o) => o.metadata.namespace).filter((n): n is string => n !== undefined),
   ]);
+  // Short names (`http://rentals-canary/...`) resolve in the caller's namespace: those of known Services.
+  const services = new Set([
+    ...objects
+      .filter((o) => o.apiVersion === 'v1' && o.kind === 'Service')
+      .map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+    ...objects
+      .filter((o) => o.kind === 'Canary')
+      .flatMap((c) =>
+        ['', '-primary', '-canary'].map(
+          (suffix) => `${c.metadata.namespace}/${c.spec.targetRef.name}${suffix}`,
+        ),
+      ),
+    ...Object.keys(upstreamServices),
+  ]);
   const found: { holder: string; url: string; namespace: string }[] = [];
   const walk = (value: unknown, holder: string, namespace: string): void => {
     if (typeof value === 'string') {
       for (const [url] of value.matchAll(/https?:\/\/[a-z0-9.-]+(:\d+)?[^\s'"]*/g)) {
         const labels = new URL(url).hostname.split('.');
-        if (labels.length >= 2 && namespaces.has(labels[1] as string)) found.push({ holder, url, namespace });
+        const inCluster =
+          labels.length === 1
+            ? services.has(`${namespace}/${labels[0]}`)
+            : namespaces.has(labels[1] as string);
+        if (inCluster) found.push({ holder, url, namespace });
       }
     } else if (Array.isArray(value)) {
       for (const item of value) walk(item, holder, namespace);
