@@ -40,7 +40,8 @@ git)
   # What `flux bootstrap` does, without pushing: the same controllers, and a GitRepository flux-system
   # plus a root Kustomization flux-system that applies $path. Bootstrap would rewrite the committed
   # sync ($path/flux-system/gotk-sync.yaml) to point at your fork; here the root leaves those two objects
-  # out, or it would re-apply the committed URL over the given commit.
+  # out, or it would re-apply the committed URL over the given commit (kustomize's `$patch: delete`, one
+  # per patch: several in one patch crash kustomize-controller, fluxcd/kustomize-controller#1306).
   url="${1:?git mode needs <https-url> <commit>}"
   commit="${2:?git mode needs <https-url> <commit>}"
   flux install --version="$flux_version" --components-extra="$components_extra"
