@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { events, subscriptions } from '@soundgood/event-catalog';
 import { describe, expect, it } from 'vitest';
-import { requestsReachListeners, resolveDestination } from './lib/addressing.js';
+import { followUrl, requestsReachListeners, resolveDestination } from './lib/addressing.js';
 import {
   environments,
   fluxCluster,
@@ -10,6 +10,7 @@ import {
   type K8sObject,
   kustomize,
   parseYamlObjects,
+  repoRoot,
 } from './lib/manifests.js';
 import { deadLettersGoToKafkaSink, triggerSubscribersExist, triggersAgainstCatalog } from './lib/policies.js';
 
@@ -33,6 +34,17 @@ describe.each(environments)('eventing in %s', (env) => {
     expect(requestsReachListeners([...cluster.entry, ...cluster.layers.flatMap((l) => l.objects)])).toEqual(
       [],
     );
+  });
+
+  it('port-forwards the e2e workflow to ports the Services have', () => {
+    const workflow = readFileSync(join(repoRoot, '.github/workflows/e2e.yml'), 'utf8');
+    const forwards = [...workflow.matchAll(/port-forward service\/([a-z-]+) \d+:(\d+)/g)];
+    expect(forwards.length).toBeGreaterThan(0);
+    const cluster = fluxCluster(env);
+    const objects = [...cluster.entry, ...cluster.layers.flatMap((l) => l.objects)];
+    for (const [, service, port] of forwards) {
+      expect(followUrl(`http://${service}.soundgood:${port}/`, 'soundgood', objects)).toEqual([]);
+    }
   });
 
   it('sends dead letters of the broker and of every Trigger to the soundgood.dead-letters KafkaSink', () => {
