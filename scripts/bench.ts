@@ -4,7 +4,7 @@
 //
 //   node scripts/bench.ts [--rates 2,5,10,25,50,100] [--duration 20] [--closed 20] [--concurrency 32]
 //                         [--floor-iterations 200] [--smoke]
-//                         [--configs reliable,naive,grouped,tracing-off,tracing-export,profiled]
+//                         [--configs reliable,naive,grouped,knative,knative-unordered,tracing-off,tracing-export,profiled]
 //                         [--out docs/benchmarks/results.json] [--markdown docs/benchmarks.md]
 //
 // Uses KAFKA_BROKERS / DATABASE_URL when set, otherwise brings up the local infrastructure (and
@@ -46,7 +46,10 @@ const { values: args } = parseArgs({
     closed: { type: 'string', default: '20' },
     concurrency: { type: 'string', default: '32' },
     'floor-iterations': { type: 'string', default: '200' },
-    configs: { type: 'string', default: 'reliable,naive,grouped,tracing-off,tracing-export,profiled' },
+    configs: {
+      type: 'string',
+      default: 'reliable,naive,grouped,knative,knative-unordered,tracing-off,tracing-export,profiled',
+    },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
     markdown: { type: 'string' },
@@ -62,7 +65,7 @@ const options = {
   floorIterations: smoke ? 5 : Number(args['floor-iterations']),
   warmupS: smoke ? 0 : 3,
   drainMs: smoke ? 15_000 : 30_000,
-  configs: smoke ? ['reliable', 'naive'] : (args.configs as string).split(','),
+  configs: smoke ? ['reliable', 'naive', 'knative'] : (args.configs as string).split(','),
   out: resolve(
     args.out ??
       (smoke ? join(tmpdir(), `soundgood-bench-${process.pid}.json`) : 'docs/benchmarks/results.json'),
@@ -111,7 +114,7 @@ const results: BenchResults = {
   configurations: [],
   phases: [],
   floor: undefined,
-  comparisons: { floor: [], naive: [], tracing: [] },
+  comparisons: { floor: [], naive: [], tracing: [], transport: [] },
   targets: [],
   profiles: [],
 };
@@ -165,6 +168,33 @@ try {
         description:
           'reliable, KAFKA_CONSUMER_GROUPS=per-service: one consumer group per service instead of per subscription',
         env: { KAFKA_CONSUMER_GROUPS: 'per-service' },
+      },
+      options.rates,
+      true,
+    );
+  }
+  if (options.configs.includes('knative')) {
+    await runConfiguration(
+      {
+        name: 'knative',
+        description:
+          "reliable, through Knative's Kafka broker (receiver + dispatcher of knative-v1.23.0), the catalog's Triggers: ORDERED",
+        env: {},
+        transport: 'knative',
+      },
+      options.rates,
+      // The smoke run's 2 s closed loop is shorter than one ordered saga through the broker.
+      !smoke,
+    );
+  }
+  if (options.configs.includes('knative-unordered')) {
+    await runConfiguration(
+      {
+        name: 'knative-unordered',
+        description: "reliable, through Knative's Kafka broker, every Trigger UNORDERED",
+        env: {},
+        transport: 'knative',
+        deliveryOrder: 'UNORDERED',
       },
       options.rates,
       true,
@@ -381,6 +411,7 @@ async function measured(stack: Stack, load: () => Promise<PhaseResult>): Promise
   const groups: Record<string, PidSource> = {};
   for (const name of serviceNames) groups[name] = () => (pids[name] ? [pids[name] as number] : []);
   groups.kafka = () => findPids('kafka.Kafka');
+  groups.knative = () => stack.brokerPids();
   groups.postgres = postgresPids;
   groups.bench = () => [process.pid];
   const meter = new ProcessMeter(groups);
@@ -552,6 +583,24 @@ function compare(): void {
     });
   }
 
+  for (const rate of [...options.rates, undefined]) {
+    const [kafkaPhase, ordered, unordered] = ['reliable', 'knative', 'knative-unordered'].map((name) =>
+      phase(name, rate),
+    );
+    if (!ordered && !unordered) continue;
+    const of = (key: (p: PhaseReport) => number) => ({
+      kafka: kafkaPhase ? key(kafkaPhase) : null,
+      ordered: ordered ? key(ordered) : null,
+      unordered: unordered ? key(unordered) : null,
+    });
+    results.comparisons.transport.push({
+      load: rate === undefined ? `closed ${options.concurrency}` : `${rate}/s`,
+      throughput: of((p) => p.throughput),
+      p50: of((p) => p.latencyMs.p50),
+      p99: of((p) => p.latencyMs.p99),
+    });
+  }
+
   const reliablePhases = results.phases.filter((p) => p.configuration === 'reliable');
   const sustained = reliablePhases.filter((p) => p.kind === 'closed' || sustains(p));
   const best = Math.max(0, ...sustained.map((p) => p.throughput));
@@ -611,6 +660,10 @@ function latencyChart(): string {
       series('reliable', 'p99', '#d62728'),
       series('naive', 'p50', '#1f77b4', true),
       series('naive', 'p99', '#d62728', true),
+      series('knative', 'p50', '#9467bd'),
+      series('knative', 'p99', '#8c564b'),
+      series('knative-unordered', 'p50', '#9467bd', true),
+      series('knative-unordered', 'p99', '#8c564b', true),
     ],
     guides: [
       { label: 'floor p50 (7 hops)', color: '#555555', y: results.floor?.chain.p50 ?? Number.NaN },

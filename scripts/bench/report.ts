@@ -1,6 +1,6 @@
 /** The results as tables: plain text for the terminal, Markdown for docs/benchmarks.md. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { BenchResults, PhaseReport } from './results.ts';
+import type { BenchResults, PhaseReport, TransportTriple } from './results.ts';
 
 type Format = 'text' | 'markdown';
 
@@ -119,6 +119,7 @@ function sections(results: BenchResults, format: Format): string[] {
     'billing',
     'notifications',
     'kafka',
+    'knative',
     'postgres',
     'bench',
   ];
@@ -190,6 +191,24 @@ function sections(results: BenchResults, format: Format): string[] {
           `${c.throughput.off} / ${c.throughput.made ?? '-'} / ${c.throughput.exported}`,
           `${ms(c.p50.off)} / ${ms(c.p50.made ?? undefined)} / ${ms(c.p50.exported)}`,
           `${ms(c.p99.off)} / ${ms(c.p99.made ?? undefined)} / ${ms(c.p99.exported)}`,
+        ]),
+      ),
+    );
+  }
+
+  if (results.comparisons.transport.length) {
+    const triple = (t: TransportTriple, unit: (n: number | undefined) => string) =>
+      [t.kafka, t.ordered, t.unordered].map((n) => (n === null ? '-' : unit(n))).join(' / ');
+    out.push(
+      heading("Transport: direct Kafka / Knative's broker, ORDERED Triggers / UNORDERED Triggers"),
+      table(
+        format,
+        ['load', 'sagas/s', 'p50', 'p99'],
+        results.comparisons.transport.map((c) => [
+          c.load,
+          triple(c.throughput, String),
+          triple(c.p50, ms),
+          triple(c.p99, ms),
         ]),
       ),
     );

@@ -52,6 +52,13 @@ export interface PhaseReport {
   errorSamples: string[];
 }
 
+/** One number per transport; null where that configuration did not run at that load. */
+export interface TransportTriple {
+  kafka: number | null;
+  ordered: number | null;
+  unordered: number | null;
+}
+
 export interface BenchResults {
   startedAt: string;
   finishedAt: string;
@@ -84,6 +91,13 @@ export interface BenchResults {
       throughput: { off: number; made: number | null; exported: number };
       p50: { off: number; made: number | null; exported: number };
       p99: { off: number; made: number | null; exported: number };
+    }[];
+    /** Direct Kafka (`reliable`) against Knative's broker with ORDERED and UNORDERED Triggers. */
+    transport: {
+      load: string;
+      throughput: TransportTriple;
+      p50: TransportTriple;
+      p99: TransportTriple;
     }[];
   };
   targets: { target: string; value: string; met: boolean | null }[];

@@ -1,16 +1,20 @@
 /**
  * One configuration of Soundgood under test: the five services as separate processes, on fresh
- * databases and a fresh events topic (as the end-to-end tests start them), seeded through their
- * HTTP APIs with students, payment accounts and instruments enough for the sagas to come.
+ * databases and a fresh events topic (as the end-to-end tests start them), either straight on Kafka
+ * or behind a Knative Kafka-broker data plane of their own (scripts/infra/knative.ts), seeded through
+ * their HTTP APIs with students, payment accounts and instruments enough for the sagas to come.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { createTopics, freePort } from '../../events/runtime/dist/testing.js';
 import { prepareServiceDatabase } from '../../prisma/dist/index.js';
+import type { Running } from '../infra/component.ts';
+import { knative, startBroker } from '../infra/knative.ts';
 import {
   describeService,
   kafkaEnvironment,
+  knativeEnvironment,
   type ServiceName,
   type ServiceProcess,
   serviceNames,
@@ -25,6 +29,10 @@ export interface Configuration {
   env: Record<string, string>;
   /** Services started with the inspector open (on 127.0.0.1), to profile them during a phase. */
   inspect?: boolean;
+  /** `knative`: through Knative's broker (receiver + dispatcher); default: straight on Kafka. */
+  transport?: 'kafka' | 'knative';
+  /** Every Trigger's delivery order on knative; default: the catalog's (each subscription says). */
+  deliveryOrder?: 'ORDERED' | 'UNORDERED';
 }
 
 /** A rental to request: a fresh instrument, and a student used by at most two rentals. */
@@ -44,9 +52,30 @@ export async function startSoundgood(options: {
 }) {
   const { serverUrl, brokers, kafka, run, configuration } = options;
   const prefix = `bench_${run}_${configuration.name.replaceAll('-', '_')}`;
-  const topic = `bench.${run}.${configuration.name}.events`;
+  let topic = `bench.${run}.${configuration.name}.events`;
   const deadLetterTopic = `bench.${run}.${configuration.name}.dead-letters`;
-  await createTopics(kafka, [topic, deadLetterTopic]);
+  const ports = {} as Record<ServiceName, number>;
+  for (const name of serviceNames) ports[name] = await freePort();
+
+  // On knative the events travel on the broker's topic, written by its receiver and dispatcher.
+  let broker: Running | undefined;
+  let transportEnvironment = (databaseUrl: string) =>
+    kafkaEnvironment(databaseUrl, brokers, { events: topic, deadLetters: deadLetterTopic });
+  if (configuration.transport === 'knative') {
+    const started = await startBroker({
+      kafkaBrokers: brokers,
+      namespace: `bench-${run}-${configuration.name}`,
+      port: await freePort(),
+      deadLetterTopic,
+      subscriberUrl: (service) => `http://127.0.0.1:${ports[service]}`,
+      ...(configuration.deliveryOrder ? { deliveryOrder: configuration.deliveryOrder } : {}),
+    });
+    broker = started.running;
+    topic = started.contract.resources[0].topics[0] as string;
+    transportEnvironment = (databaseUrl) => knativeEnvironment(databaseUrl, started.ingress);
+  } else {
+    await createTopics(kafka, [topic, deadLetterTopic]);
+  }
 
   const databases = {} as Record<ServiceName, string>;
   const services = {} as Record<ServiceName, ServiceProcess>;
@@ -54,8 +83,8 @@ export async function startSoundgood(options: {
   for (const name of serviceNames) {
     inspectorPorts[name] = await freePort();
     databases[name] = await prepareServiceDatabase(serverUrl, name, `${prefix}_${name}`);
-    services[name] = describeService(name, await freePort(), await freePort(), {
-      ...kafkaEnvironment(databases[name], brokers, { events: topic, deadLetters: deadLetterTopic }),
+    services[name] = describeService(name, ports[name], await freePort(), {
+      ...transportEnvironment(databases[name]),
       ...configuration.env,
       ...(configuration.inspect ? { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPorts[name]}` } : {}),
     });
@@ -64,6 +93,7 @@ export async function startSoundgood(options: {
     await Promise.all(serviceNames.map((name) => startService(services[name])));
   } catch (error) {
     await Promise.all(serviceNames.map((name) => stopService(services[name], 'SIGKILL')));
+    if (broker) await knative.stop(broker);
     throw error;
   }
 
@@ -142,6 +172,11 @@ export async function startSoundgood(options: {
       >;
     },
 
+    /** The broker's receiver and dispatcher JVMs (knative only). */
+    brokerPids(): number[] {
+      return broker?.pids ?? [];
+    },
+
     pids(): Record<ServiceName, number | undefined> {
       return Object.fromEntries(serviceNames.map((name) => [name, services[name].child?.pid])) as Record<
         ServiceName,
@@ -152,6 +187,7 @@ export async function startSoundgood(options: {
     async stop(): Promise<void> {
       // Killed: a graceful stop takes seconds per service and nothing here needs it.
       await Promise.all(serviceNames.map((name) => stopService(services[name], 'SIGKILL')));
+      if (broker) await knative.stop(broker);
       const admin = new pg.Client({ connectionString: serverUrl });
       await admin.connect();
       try {

@@ -21,12 +21,12 @@ function requireInfrastructure(): void {
 }
 
 describe('the benchmark smoke run', () => {
-  it('reports throughput, ordered latency percentiles, the floor and the naive ratio', async () => {
+  it('reports throughput, ordered latency percentiles, the floor, the naive ratio and the broker beside Kafka', async () => {
     requireInfrastructure();
     const out = join(mkdtempSync(join(tmpdir(), 'soundgood-bench-test-')), 'results.json');
     await promisify(execFile)(process.execPath, [bench, '--smoke', '--out', out], {
       env: process.env,
-      timeout: 170_000,
+      timeout: 280_000,
       maxBuffer: 16 * 2 ** 20,
     });
     const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
@@ -37,6 +37,7 @@ describe('the benchmark smoke run', () => {
       'reliable closed',
       'naive open',
       'naive closed',
+      'knative open',
     ]);
     for (const phase of results.phases) {
       const where = `${phase.configuration} ${phase.kind}`;
@@ -57,7 +58,16 @@ describe('the benchmark smoke run', () => {
     expect(closed?.throughputRatio).toBeGreaterThan(0);
     expect(Number.isFinite(closed?.p50Ratio)).toBe(true);
     expect(results.targets).toHaveLength(4);
+    // Through the broker: its two JVMs are measured, and it stands beside direct Kafka.
+    const knative = results.phases.find((p) => p.configuration === 'knative' && p.kind === 'open');
+    expect(knative?.resources.processes.knative?.processes).toBe(2);
+    const [transport] = results.comparisons.transport;
+    expect(transport?.load).toBe('5/s');
+    expect(transport?.throughput.kafka).toBeGreaterThan(0);
+    expect(transport?.throughput.ordered).toBeGreaterThan(0);
+    expect(transport?.p50.ordered).toBeGreaterThan(0);
+    expect(transport?.throughput.unordered).toBeNull();
     expect(readFileSync(join(out, '..', 'latency.svg'), 'utf8')).toMatch(/^<svg /);
     expect(existsSync(out)).toBe(true);
-  }, 180_000);
+  }, 300_000);
 });
