@@ -18,6 +18,7 @@ describe.each(environments)("Istio and the platform's own requests in %s", (env)
     expect(problems).toEqual([]);
     const what = requests.map((r) => r.what);
     for (const kind of [
+      'the API server calls the admission webhook',
       'kafka-controller probes',
       'dispatcher delivers',
       'publishes',
@@ -57,9 +58,11 @@ describe('the mesh checks catch broken manifests', () => {
     ]);
   });
 
-  it('reports Flagger calling a loadtester under STRICT mTLS, an unmerged scrape and an unrewritten kubelet probe', () => {
+  it('reports Flagger calling a loadtester under STRICT mTLS, an unmerged scrape, webhooks under STRICT and an unrewritten kubelet probe', () => {
     expect(requests.flatMap((r) => mtlsRefuses(r, objects))).toEqual([
       'Flagger calls webhook ledger/acceptance-test -> soundgood/flagger-loadtester: plaintext from outside the mesh, PeerAuthentication is STRICT on port 8080',
+      'the API server calls the admission webhook eventing-webhook: plaintext from outside the mesh, PeerAuthentication is STRICT on port 8443',
+      'the API server calls the admission webhook kafka-webhook-eventing: plaintext from outside the mesh, PeerAuthentication is STRICT on port 8443',
       'Prometheus scrapes ledger: plaintext from outside the mesh, PeerAuthentication is STRICT on port 9464',
       'kubelet probes ledger/app /readyz: plaintext from outside the mesh, PeerAuthentication is STRICT on port 8080',
     ]);

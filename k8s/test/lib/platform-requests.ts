@@ -241,6 +241,19 @@ export function platformRequests(objects: K8sObject[]): { requests: MeshRequest[
     problems.push(...landed.problems);
   }
 
+  // The API server calls the admission webhooks of Knative Eventing and of its Kafka extension; it is no pod and
+  // has no mesh identity (knative/eventing config/core/deployments/webhook.yaml, eventing-kafka-broker
+  // control-plane/config/eventing-kafka-broker/200-webhook/500-webhook.yaml: Service 443 -> pod 8443).
+  for (const app of ['eventing-webhook', 'kafka-webhook-eventing']) {
+    requests.push({
+      what: `the API server calls the admission webhook ${app}`,
+      to: { namespace: knativeEventing, labels: { app } },
+      port: 8443,
+      method: 'POST',
+      path: '/',
+    });
+  }
+
   // Calls that do not go through a Service: Prometheus scrapes every annotated pod on the port the sidecar
   // injector rewrites prometheus.io/port to (15020, merged metrics), and the kubelet probes every container
   // on the port Istio rewrites HTTP probes to (15021, pilot-agent), or on the probe's own port when a pod
