@@ -126,6 +126,21 @@ describe("Istio's semantics as evaluated offline", () => {
     ]);
   });
 
+  it('matches service accounts as <namespace>/<name>, and refuses to guess at fields it does not evaluate', () => {
+    const bySa = policy('b', 'sa', { rules: [{ from: [{ source: { serviceAccounts: ['a/caller'] } }] }] });
+    expect(authzRefuses(request(), [...base, bySa])).toEqual([]);
+    expect(
+      authzRefuses(request({ from: { namespace: 'a', labels: {}, serviceAccount: 'other' } }), [
+        ...base,
+        bySa,
+      ]),
+    ).toHaveLength(1);
+    const byIp = policy('b', 'ip', { rules: [{ from: [{ source: { ipBlocks: ['10.0.0.0/8'] } }] }] });
+    expect(() => authzRefuses(request(), [...base, byIp])).toThrow(
+      'source field ipBlocks is not evaluated offline',
+    );
+  });
+
   it('matches principals only over mTLS, and ignores policies whose selector does not match', () => {
     const byPrincipal = policy('b', 'caller', {
       rules: [{ from: [{ source: { principals: ['cluster.local/ns/a/sa/caller'] } }] }],

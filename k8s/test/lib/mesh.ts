@@ -119,6 +119,33 @@ function field(
 interface Peer {
   principal?: string;
   namespace?: string;
+  /** <namespace>/<service account>, what `serviceAccounts` matches */
+  serviceAccount?: string;
+}
+
+/** The fields evaluated here; a policy using any other fails the check loudly instead of being misread. */
+const sourceFields = [
+  'principals',
+  'notPrincipals',
+  'namespaces',
+  'notNamespaces',
+  'serviceAccounts',
+  'notServiceAccounts',
+];
+const operationFields = [
+  'hosts',
+  'notHosts',
+  'ports',
+  'notPorts',
+  'methods',
+  'notMethods',
+  'paths',
+  'notPaths',
+];
+
+function known(fields: string[], value: object, what: string): void {
+  const unknown = Object.keys(value).filter((k) => !fields.includes(k));
+  if (unknown.length > 0) throw new Error(`${what} field ${unknown.join(', ')} is not evaluated offline`);
 }
 
 function ruleMatches(
@@ -128,15 +155,24 @@ function ruleMatches(
   peer: Peer,
 ): boolean {
   // biome-ignore lint/suspicious/noExplicitAny: as above
-  const sourceMatches = (s: any) =>
-    field(s.principals, s.notPrincipals, peer.principal) &&
-    field(s.namespaces, s.notNamespaces, peer.namespace);
+  const sourceMatches = (s: any) => {
+    known(sourceFields, s, 'source');
+    return (
+      field(s.principals, s.notPrincipals, peer.principal) &&
+      field(s.namespaces, s.notNamespaces, peer.namespace) &&
+      field(s.serviceAccounts, s.notServiceAccounts, peer.serviceAccount)
+    );
+  };
   // biome-ignore lint/suspicious/noExplicitAny: as above
-  const operationMatches = (o: any) =>
-    field(o.hosts, o.notHosts, request.host, true) &&
-    field(o.ports, o.notPorts, String(request.port)) &&
-    field(o.methods, o.notMethods, request.method) &&
-    field(o.paths, o.notPaths, request.path);
+  const operationMatches = (o: any) => {
+    known(operationFields, o, 'operation');
+    return (
+      field(o.hosts, o.notHosts, request.host, true) &&
+      field(o.ports, o.notPorts, String(request.port)) &&
+      field(o.methods, o.notMethods, request.method) &&
+      field(o.paths, o.notPaths, request.path)
+    );
+  };
   // biome-ignore lint/suspicious/noExplicitAny: as above
   const conditionMatches = (c: any) => {
     const header = /^request\.headers\[(.+)\]$/.exec(c.key);
@@ -159,6 +195,7 @@ function peerOf(request: MeshRequest, objects: K8sObject[]): Peer {
   return {
     principal: `cluster.local/ns/${from.namespace}/sa/${from.serviceAccount ?? 'default'}`,
     namespace: from.namespace,
+    serviceAccount: `${from.namespace}/${from.serviceAccount ?? 'default'}`,
   };
 }
 
