@@ -30,7 +30,7 @@ function flagger(objects: K8sObject[]): Workload {
   const release = objects.find((o) => o.kind === 'HelmRelease' && o.spec?.chart?.spec?.chart === 'flagger');
   if (!release) throw new Error('no HelmRelease of the flagger chart');
   return {
-    namespace: release.metadata.namespace ?? 'flux-system',
+    namespace: release.spec.targetNamespace ?? release.metadata.namespace ?? 'flux-system',
     labels: { 'app.kubernetes.io/name': 'flagger' },
     serviceAccount: release.metadata.name,
   };
@@ -54,7 +54,7 @@ function prometheus(objects: K8sObject[]): Workload {
   );
   if (!release) throw new Error('no HelmRelease of the prometheus chart');
   return {
-    namespace: release.metadata.namespace ?? 'flux-system',
+    namespace: release.spec.targetNamespace ?? release.metadata.namespace ?? 'flux-system',
     labels: { 'app.kubernetes.io/name': 'prometheus' },
     serviceAccount: `${release.metadata.name}-server`,
   };
