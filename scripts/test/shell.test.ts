@@ -3,8 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lint, repoRoot, toolPaths } from './tools.js';
 
-// The shell scripts the compose file and the e2e workflow run (workflow run: blocks go through actionlint).
-const scripts = [join(repoRoot, 'scripts', 'compose'), join(repoRoot, '.github', 'e2e')].flatMap((dir) =>
+// The shell scripts the compose file, the Flux bootstrap and the e2e workflow run (workflow run: blocks go
+// through actionlint).
+const scripts = [
+  join(repoRoot, 'scripts', 'compose'),
+  join(repoRoot, 'flux'),
+  join(repoRoot, '.github', 'e2e'),
+].flatMap((dir) =>
   readdirSync(dir)
     .filter((file) => file.endsWith('.sh'))
     .map((file) => join(dir, file)),
