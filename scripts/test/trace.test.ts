@@ -136,6 +136,40 @@ describe('the span model', () => {
     expect(waterfall(fromOtlp(otlpExport))).toBe(expectedWaterfall);
   });
 
+  it("folds sibling leaf spans of one service and name into one row (the dispatcher's per-Trigger receives)", () => {
+    const span = (spanId: string, name: string, parentSpanId: string | undefined, startMs: number): Span => ({
+      traceId,
+      spanId,
+      ...(parentSpanId ? { parentSpanId } : {}),
+      service: 'kafka-broker-dispatcher',
+      name,
+      kind: 'consumer',
+      startMs,
+      durationMs: 2,
+      status: 'UNSET',
+      attributes: {},
+    });
+    const spans = [
+      span('a0', 'kafka_send', undefined, 0),
+      span('a1', 'kafka_receive', 'a0', 1),
+      { ...span('a2', 'kafka_receive', 'a0', 3), status: 'ERROR' as const, statusMessage: 'poll failed' },
+      span('a3', 'kafka_receive', 'a0', 5),
+      span('a4', 'kafka_receive', 'a0', 2),
+      span('a5', 'POST', 'a4', 4),
+    ];
+    const lines = waterfall(spans).split('\n').slice(2);
+    expect(
+      lines.map((line) =>
+        line
+          .slice(25)
+          .replace(/\s+\d+\.\d\d ms.*$/, '')
+          .trim(),
+      ),
+    ).toEqual(['kafka_send', 'kafka_receive x3', 'kafka_receive', 'POST']);
+    // The folded row runs from the first one's start to the last one's end, failed if one did.
+    expect(lines[1]).toMatch(/ 1\.00 ms\s+6\.00 ms\s+\|.*\|\s+ERROR: poll failed$/);
+  });
+
   it('shows a span whose parent is missing as a root flagged as an orphan, its children under it', () => {
     const spans = stored.filter((span) => span.name !== 'dev.soundgood.students.slot.reserve.v1 publish');
     const lines = waterfall(spans).split('\n');
