@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import {
   consistencyErrors,
   containerContracts,
   contractErrors,
+  dataPlaneManifestErrors,
   knativeErrors,
   loadCompose,
   schemaErrors,
@@ -15,6 +17,21 @@ import { parseDockerfile } from './dockerfile.js';
 import { repoRoot } from './tools.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
+
+/** The data plane's Deployment and StatefulSet of the release, from its source beside the repository. */
+function releaseManifests(): Record<'receiver' | 'dispatcher', string> {
+  const version = 'knative-v1.23.0';
+  const tarball = join(repoRoot, '..', 'shared', 'knative', `eventing-kafka-broker-${version}.tar.gz`);
+  const read = (file: string) =>
+    execFileSync(
+      'tar',
+      ['-xzOf', tarball, `eventing-kafka-broker-${version}/data-plane/config/broker/${file}`],
+      {
+        encoding: 'utf8',
+      },
+    );
+  return { receiver: read('500-receiver.yaml'), dispatcher: read('500-dispatcher.yaml') };
+}
 const compose = loadCompose(join(repoRoot, 'docker-compose.yml'));
 const contract = composeContract();
 const brokerPath = contract.resources[0].ingress.path;
@@ -41,6 +58,10 @@ describe('docker-compose.yml', () => {
 
   it("runs Knative's receiver and dispatcher of the release on the contract generated from the catalog", () => {
     expect(knativeErrors(compose, repoRoot, composeContractFile, contract)).toEqual([]);
+  });
+
+  it("gives the receiver and dispatcher the environment and mounts of the release's own manifests", () => {
+    expect(dataPlaneManifestErrors(compose, releaseManifests())).toEqual([]);
   });
 
   it('mounts the contract the catalog generates (node scripts/compose/knative-contract.ts rewrites it)', () => {
@@ -159,6 +180,22 @@ describe('the compose checks on broken fixtures', () => {
         `contract: ${second.consumerGroup} dead-letters to http://elsewhere:8080/soundgood/dead-letters, not to a sink of http://kafka-broker-receiver:8080`,
       ]),
     );
+  });
+
+  it("reports data plane containers that differ from the release's manifests", () => {
+    const broken = structuredClone(compose);
+    const receiver = broken.services['kafka-broker-receiver'] as { environment: Record<string, string> };
+    const dispatcher = broken.services['kafka-broker-dispatcher'] as { volumes: string[] };
+    delete receiver.environment.READINESS_PROBE_PATH;
+    receiver.environment.INGRESS_PORT = '9090';
+    receiver.environment.CONFIG_DEBUG = 'true';
+    dispatcher.volumes = dispatcher.volumes.filter((volume) => !volume.endsWith(':/etc/logging:ro'));
+    expect(dataPlaneManifestErrors(broken, releaseManifests())).toEqual([
+      "kafka-broker-receiver: INGRESS_PORT is 9090, the release's pod has 8080",
+      "kafka-broker-receiver: READINESS_PROBE_PATH is not set (the release's pod sets it)",
+      "kafka-broker-receiver: CONFIG_DEBUG is not a variable of the release's pod",
+      "kafka-broker-dispatcher: nothing is mounted at /etc/logging (the release's pod mounts it)",
+    ]);
   });
 
   it('reports every difference from a Kubernetes Deployment that disagrees with compose', () => {

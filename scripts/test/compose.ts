@@ -566,3 +566,73 @@ export function knativeErrors(
 function readIfExists(file: string): string {
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
+
+/** Variables the compose data plane sets beyond the release's: the Kubernetes couplings, switched off. */
+export const dataPlaneLocalVariables = [
+  'KUBERNETES_MASTER',
+  'KUBERNETES_AUTH_TRYKUBECONFIG',
+  'KUBERNETES_AUTH_TRYSERVICEACCOUNT',
+  'KUBERNETES_NAMESPACE',
+];
+
+type ManifestContainer = {
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  volumeMounts?: { mountPath: string }[];
+};
+
+/**
+ * The data plane containers against the release's own manifests (data-plane/config/broker/
+ * 500-receiver.yaml and 500-dispatcher.yaml, given as text): every variable the pod sets is set, to
+ * the same value where the manifest has a literal (JAVA_TOOL_OPTIONS may add flags), nothing else but
+ * the switched-off couplings; every mount of the pod is there (a file mounted inside a mounted
+ * directory counts, /tmp is the tmpfs), except the TLS secret, which compose has none of.
+ */
+export function dataPlaneManifestErrors(
+  compose: ComposeFile,
+  manifests: Record<'receiver' | 'dispatcher', string>,
+): string[] {
+  const errors: string[] = [];
+  for (const role of ['receiver', 'dispatcher'] as const) {
+    const name = dataPlane[role];
+    const service = compose.services[name] ?? {};
+    const workload = parseAllDocuments(manifests[role])
+      .map(
+        (document) =>
+          document.toJS() as {
+            kind?: string;
+            spec?: { template?: { spec?: { containers?: ManifestContainer[] } } };
+          },
+      )
+      .find((object) => object?.kind === 'Deployment' || object?.kind === 'StatefulSet');
+    const container = workload?.spec?.template?.spec?.containers?.[0];
+    if (!container) {
+      errors.push(`${name}: no Deployment or StatefulSet container in the release manifest`);
+      continue;
+    }
+    const env = serviceEnvironment(service);
+    for (const variable of container.env ?? []) {
+      const ours = env[variable.name];
+      if (ours === undefined) errors.push(`${name}: ${variable.name} is not set (the release's pod sets it)`);
+      else if (variable.value !== undefined) {
+        const same =
+          variable.name === 'JAVA_TOOL_OPTIONS' ? ours.startsWith(variable.value) : ours === variable.value;
+        if (!same)
+          errors.push(`${name}: ${variable.name} is ${ours}, the release's pod has ${variable.value}`);
+      }
+    }
+    const theirs = new Set((container.env ?? []).map((variable) => variable.name));
+    for (const variable of Object.keys(env)) {
+      if (!theirs.has(variable) && !dataPlaneLocalVariables.includes(variable))
+        errors.push(`${name}: ${variable} is not a variable of the release's pod`);
+    }
+    const targets = [...bindMounts(service, '.').keys(), ...[service.tmpfs].flat()].filter(
+      (target): target is string => typeof target === 'string',
+    );
+    for (const { mountPath } of container.volumeMounts ?? []) {
+      if (mountPath.endsWith('-tls-secret')) continue;
+      if (!targets.some((target) => target === mountPath || target.startsWith(`${mountPath}/`)))
+        errors.push(`${name}: nothing is mounted at ${mountPath} (the release's pod mounts it)`);
+    }
+  }
+  return errors;
+}
