@@ -337,7 +337,7 @@ async function ready(running: Running, options: KnativeOptions): Promise<boolean
     .split('\n')
     .filter((line) => line.includes('Received assign partitions'));
   return options.contract.resources[0].egresses.every((e) =>
-    assigned.some((line) => line.includes(`"${e.consumerGroup}"`) || line.includes(e.consumerGroup)),
+    assigned.some((line) => line.includes(`consumerGroup='${e.consumerGroup}'`)),
   );
 }
 
