@@ -138,13 +138,13 @@ describe('the contract check catches drift', () => {
       t.spec.delivery.retry = 5;
       t.spec.delivery.backoffDelay = 'PT1S';
       t.spec.filter.attributes.type = 'dev.soundgood.billing.payment.charged.v1';
-      t.metadata.annotations = { 'kafka.eventing.knative.dev/delivery.order': 'unordered' };
+      t.metadata.annotations = { 'kafka.eventing.knative.dev/delivery.order': 'ordered' };
       t.spec.subscriber.uri = '/';
     });
     expect(drift(broken, contract)).toEqual([
       'Trigger billing-payment-charge filter: cluster {"type":"dev.soundgood.billing.payment.charged.v1"}, contract {"type":"dev.soundgood.billing.payment.charge.v1"}',
       'Trigger billing-payment-charge subscriber: cluster "http://billing.soundgood.svc.cluster.local/", contract "http://billing.soundgood.svc.cluster.local/events"',
-      'Trigger billing-payment-charge delivery order: cluster "UNORDERED", contract "ORDERED"',
+      'Trigger billing-payment-charge delivery order: cluster "ORDERED", contract "UNORDERED"',
       'Trigger billing-payment-charge retry: cluster 5, contract 6',
       'Trigger billing-payment-charge backoffDelay (ms): cluster 1000, contract 500',
     ]);

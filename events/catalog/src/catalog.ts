@@ -220,13 +220,22 @@ export interface Subscription {
   readonly name: string;
   readonly service: ServiceName;
   readonly event: AnyEvent;
-  /** Events of one rental must be handled in order (Knative: ordered delivery). */
+  /**
+   * Knative ordered delivery: the Trigger hands over the events of one partition one at a time,
+   * holding the partition while one is retried. No subscription needs it today: that order is per
+   * Trigger, i.e. per event type, and a saga never has two events of one type in flight (the
+   * orchestrator sends one command and waits for its reply), while across Triggers ordered delivery
+   * guarantees nothing. The saga stays right through its one-step-at-a-time state machine, the inbox
+   * and the version-checked saga row; participants tolerate a release before its reserve. Ordered
+   * delivery would cost ~700 ms per hop (the dispatcher's ordered executor polls on a timer):
+   * measured in docs/benchmarks.md ("ORDERED or UNORDERED Triggers").
+   */
   readonly ordered: boolean;
 }
 
 function subscribe(service: ServiceName, event: AnyEvent): Subscription {
   const [, , , entity, verb] = event.type.split('.');
-  return { name: `${service}-${entity}-${verb}`, service, event, ordered: true };
+  return { name: `${service}-${entity}-${verb}`, service, event, ordered: false };
 }
 
 /** Who consumes what: the only place where consumers are declared. */

@@ -79,7 +79,7 @@ export function triggersYaml(): string {
     '# Generated from events/catalog/src/catalog.ts (subscriptions) by events/catalog/src/knative.ts:',
     '#   npm run triggers -w @soundgood/event-catalog',
     '# Do not edit. One Trigger per subscription; each filters on the exact CloudEvent type and delivers',
-    '# to the service at /events. `ordered`: events of one rental (partitionkey) arrive in order.',
+    '# to the service at /events. Delivery order follows the subscription (catalog.ts says why unordered).',
   ];
   const documents = subscriptions.map((s) => `---\n${stringify(trigger(s))}`);
   return `${header.join('\n')}\n${documents.join('')}`;

@@ -40,7 +40,7 @@ describe('Knative derived from the catalog', () => {
       consumerGroup: 'knative-trigger-soundgood-students-slot-reserve',
       destination: 'http://students.test/events',
       filter: { attributes: { type: 'dev.soundgood.students.slot.reserve.v1' } },
-      deliveryOrder: 'ORDERED',
+      deliveryOrder: 'UNORDERED',
       replyToOriginalTopic: {},
       egressConfig: {
         retry: 6,
@@ -65,13 +65,13 @@ describe('Knative derived from the catalog', () => {
       deadLetterTopic: 'e2e.1234.dead-letters',
       receiverUrl: 'http://r',
       subscriberUrl: () => 'http://s',
-      deliveryOrder: 'UNORDERED',
+      deliveryOrder: 'ORDERED',
     });
     const [b, sink] = other.resources;
     expect(b.topics).toEqual(['knative-broker-e2e-1234-default']);
     expect(sink.topics).toEqual(['e2e.1234.dead-letters']);
     expect(b.egresses.every((e) => e.consumerGroup.startsWith('knative-trigger-e2e-1234-'))).toBe(true);
-    expect(b.egresses.every((e) => e.deliveryOrder === 'UNORDERED')).toBe(true);
+    expect(b.egresses.every((e) => e.deliveryOrder === 'ORDERED')).toBe(true);
     expect(b.uid).not.toBe(brokerResource.uid);
   });
 });

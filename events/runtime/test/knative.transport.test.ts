@@ -81,6 +81,8 @@ beforeAll(async () => {
     namespace,
     port,
     deadLetterTopic,
+    // The catalog's Triggers are UNORDERED; ORDERED here covers the ordered executor too (a held partition).
+    deliveryOrder: 'ORDERED',
     subscriberUrl: (service) =>
       service === 'students' ? `http://127.0.0.1:${started.port}` : `${recorderUrl}/${service}`,
   });
