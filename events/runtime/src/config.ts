@@ -6,6 +6,24 @@ import { z } from 'zod';
 
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+const durationUnits = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration such as `500ms`, `30s`, `15m`, `24h` or `14d`, in milliseconds. */
+export const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
+      const ms = match ? Number(match[1]) * durationUnits[match[2] as keyof typeof durationUnits] : 0;
+      if (ms > 0 && Number.isSafeInteger(ms)) return ms;
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a positive duration such as 30s, 15m, 24h or 14d, got "${text}"`,
+      });
+      return z.NEVER;
+    });
+
 const baseShape = {
   PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).default(9464),
@@ -24,6 +42,17 @@ const baseShape = {
   EVENT_MAX_ATTEMPTS: positiveInt(5),
   EVENT_RETRY_BACKOFF_MS: positiveInt(200),
   OUTBOX_POLL_INTERVAL_MS: positiveInt(1000),
+  /** How long a published outbox row is kept: only for an operator's look back, nothing re-reads it. */
+  OUTBOX_RETENTION: duration('1d'),
+  /**
+   * How long an inbox row is kept, i.e. how long a redelivery is still recognised. It must outlast
+   * every redelivery the broker can still make: events topic and dead-letter topic retention (7 d
+   * each by default) and a replayed dead letter (docs/retention.md).
+   */
+  INBOX_RETENTION: duration('14d'),
+  // setInterval takes at most 2^31-1 ms (about 24.8 days); a sweep a day is the sensible ceiling.
+  RETENTION_INTERVAL: duration('1m').pipe(z.number().max(86_400_000, 'at most 1d')),
+  RETENTION_BATCH_SIZE: positiveInt(500),
   /**
    * `naive` exists only as the benchmark's baseline (scripts/bench): events are published inside the
    * transaction instead of through the outbox, and the inbox is skipped. It can lose and repeat

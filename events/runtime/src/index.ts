@@ -5,6 +5,7 @@ export {
   ConfigError,
   configOrExit,
   defineConfig,
+  duration,
   loadConfig,
   positiveInt,
 } from './config.js';
@@ -36,6 +37,7 @@ export { Outbox } from './outbox/outbox.js';
 export { OutboxRelay } from './outbox/outbox.relay.js';
 export { databaseFor, isUniqueViolation } from './prisma.js';
 export type { EventPublisher } from './publisher.js';
+export { Retention, type RetentionTable } from './retention/retention.js';
 export { EventingServer } from './server.js';
 export { TracingLogger } from './telemetry/logger.js';
 export { startTelemetry, stopTelemetry } from './telemetry/telemetry.js';

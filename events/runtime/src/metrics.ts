@@ -32,6 +32,13 @@ export class EventingMetrics {
     registers: [this.registry],
   });
 
+  readonly retentionDeleted = new Counter({
+    name: 'soundgood_retention_deleted_rows_total',
+    help: 'Published outbox rows and processed inbox rows deleted after their retention window, by table.',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
   readonly deadLettered = new Counter({
     name: 'soundgood_dead_letters_total',
     help: 'Events sent to the dead-letter topic, by type and subscription.',

@@ -13,6 +13,7 @@ import type { EventingMetrics } from './metrics.js';
 import { Outbox } from './outbox/outbox.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import type { EventPublisher } from './publisher.js';
+import { Retention } from './retention/retention.js';
 
 export interface EventingServerOptions {
   service: ServiceName;
@@ -28,13 +29,15 @@ export interface EventingServerOptions {
  * methods, whichever transport `EVENT_TRANSPORT` selects.
  * - kafka: a consumer group per catalog subscription on the events topic; publishes to that topic.
  * - knative: Triggers POST to `/events` (mounted by runService); publishes to the broker (`K_SINK`).
- * It also runs the outbox relay, which is how every service publishes.
+ * It also runs the outbox relay, which is how every service publishes, and the retention sweep that
+ * keeps the outbox and inbox tables bounded.
  */
 export class EventingServer extends Server implements CustomTransportStrategy {
   readonly dispatcher: EventDispatcher;
   private readonly kafka?: Kafka;
   private readonly publisher: EventPublisher;
   private readonly relay: OutboxRelay;
+  private readonly retention: Retention;
   private subscribers: KafkaSubscriber[] = [];
   private listening = false;
 
@@ -86,6 +89,15 @@ export class EventingServer extends Server implements CustomTransportStrategy {
         }
       },
     });
+    this.retention = new Retention({
+      database: options.database,
+      logger,
+      outboxRetentionMs: config.OUTBOX_RETENTION,
+      inboxRetentionMs: config.INBOX_RETENTION,
+      intervalMs: config.RETENTION_INTERVAL,
+      batchSize: config.RETENTION_BATCH_SIZE,
+      onDeleted: (table, rows) => metrics.retentionDeleted.inc({ table }, rows),
+    });
   }
 
   /** Ready when the relay runs and, on Kafka, every subscription's consumer has joined its group. */
@@ -98,6 +110,7 @@ export class EventingServer extends Server implements CustomTransportStrategy {
       this.dispatcher.checkHandlers(this.messageHandlers.keys());
       await this.publisher.connect();
       await this.relay.start();
+      this.retention.start();
       if (this.kafka) {
         const { config } = this.options;
         const subscriptions = subscriptionsOf(this.options.service);
@@ -138,6 +151,7 @@ export class EventingServer extends Server implements CustomTransportStrategy {
   async close(): Promise<void> {
     this.listening = false;
     await Promise.all(this.subscribers.map((s) => s.stop()));
+    await this.retention.stop();
     await this.relay.stop();
     await this.publisher.disconnect();
   }
