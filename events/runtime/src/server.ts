@@ -90,7 +90,7 @@ export class EventingServer extends Server implements CustomTransportStrategy {
       },
     });
     this.retention = new Retention({
-      database: options.database,
+      databaseUrl: config.DATABASE_URL,
       logger,
       outboxRetentionMs: config.OUTBOX_RETENTION,
       inboxRetentionMs: config.INBOX_RETENTION,

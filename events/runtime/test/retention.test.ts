@@ -48,7 +48,7 @@ describe('retention sweep', () => {
     const batchSize = 7;
     const batches: Record<RetentionTable, number[]> = { outbox: [], inbox: [] };
     const retention = new Retention({
-      database,
+      databaseUrl: url,
       logger: silentLogger,
       outboxRetentionMs: windowMs,
       inboxRetentionMs: windowMs,
@@ -118,7 +118,7 @@ describe('retention sweep', () => {
     );
     const batches: number[] = [];
     const retention = new Retention({
-      database,
+      databaseUrl: url,
       logger: silentLogger,
       outboxRetentionMs: 3_600_000,
       inboxRetentionMs: 3_600_000,

@@ -1,8 +1,9 @@
 import type { LoggerService } from '@nestjs/common';
-import type { SqlExecutor } from '../database.js';
+import pg from 'pg';
 
 export interface RetentionOptions {
-  database: SqlExecutor;
+  /** Its own connection, as the relay's: Prisma's instrumentation would make a root trace of every sweep. */
+  databaseUrl: string;
   logger: LoggerService;
   /** How long a published outbox row is kept (OUTBOX_RETENTION). */
   outboxRetentionMs: number;
@@ -44,8 +45,12 @@ export class Retention {
   private running?: Promise<void>;
   private stopped = false;
   private lastError?: string;
+  private readonly pool: pg.Pool;
 
-  constructor(private readonly options: RetentionOptions) {}
+  constructor(private readonly options: RetentionOptions) {
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 1 });
+    this.pool.on('error', (error) => options.logger.warn?.(`retention pool: ${error.message}`, 'Retention'));
+  }
 
   start(): void {
     this.timer = setInterval(() => this.wake(), this.options.intervalMs);
@@ -57,6 +62,7 @@ export class Retention {
     this.stopped = true;
     clearInterval(this.timer);
     await this.running;
+    await this.pool.end();
   }
 
   /** Runs a sweep now, unless one is running. Resolves when that sweep ends. */
@@ -88,7 +94,8 @@ export class Retention {
     const { batchSize } = this.options;
     for (;;) {
       if (this.stopped) return;
-      const deleted = await this.options.database.$executeRawUnsafe(deletes[table], retentionMs, batchSize);
+      const { rowCount } = await this.pool.query(deletes[table], [retentionMs, batchSize]);
+      const deleted = rowCount ?? 0;
       if (deleted > 0) this.options.onDeleted?.(table, deleted);
       if (deleted < batchSize) return;
     }
