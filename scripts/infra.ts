@@ -72,14 +72,20 @@ function readState(): State | undefined {
   return up ? state : undefined;
 }
 
-/** `knative: false` skips building the data plane (for the kafka transport only). */
-export async function up(options = { knative: true }): Promise<{ state: State; startedNow: boolean }> {
-  if (options.knative) await knative.prepare();
+/**
+ * `knative: false` skips building the data plane (for the kafka transport only); `jaegerUi: true`
+ * (`npm start`) builds and serves the real Jaeger UI.
+ */
+export async function up(
+  options: { knative?: boolean; jaegerUi?: boolean } = {},
+): Promise<{ state: State; startedNow: boolean }> {
+  const { knative: withKnative = true, jaegerUi = false } = options;
+  if (withKnative) await knative.prepare();
   const running = readState();
   if (running) {
     // Infrastructure started before Jaeger was part of it: add Jaeger, keep the rest as it is.
     if (!running.JAEGER_QUERY_URL && !(process.env.JAEGER_OTLP_ENDPOINT && process.env.JAEGER_QUERY_URL)) {
-      await startJaeger(running);
+      await startJaeger(running, jaegerUi);
       writeFileSync(stateFile, JSON.stringify(running, null, 2));
     }
     return { state: running, startedNow: false };
@@ -97,7 +103,7 @@ export async function up(options = { knative: true }): Promise<{ state: State; s
       state.started.postgres = await postgres.start({ port: pgPort });
       state.DATABASE_URL = state.started.postgres.env.DATABASE_URL as string;
     }
-    await startJaeger(state);
+    await startJaeger(state, jaegerUi);
     writeFileSync(stateFile, JSON.stringify(state, null, 2));
     await createTopics(state.KAFKA_BROKERS, defaultTopics);
   } catch (error) {
@@ -108,7 +114,7 @@ export async function up(options = { knative: true }): Promise<{ state: State; s
   return { state, startedNow: true };
 }
 
-async function startJaeger(state: State): Promise<void> {
+async function startJaeger(state: State, ui: boolean): Promise<void> {
   if (process.env.JAEGER_OTLP_ENDPOINT && process.env.JAEGER_QUERY_URL) {
     state.JAEGER_OTLP_ENDPOINT = process.env.JAEGER_OTLP_ENDPOINT;
     state.JAEGER_QUERY_URL = process.env.JAEGER_QUERY_URL;
@@ -120,6 +126,7 @@ async function startJaeger(state: State): Promise<void> {
     queryPort: jaegerUiPort,
     queryGrpcPort: jaegerUiPort - 1,
     healthPort: jaegerUiPort + 1,
+    ui,
   });
   state.JAEGER_OTLP_ENDPOINT = state.started.jaeger.env.JAEGER_OTLP_ENDPOINT;
   state.JAEGER_QUERY_URL = state.started.jaeger.env.JAEGER_QUERY_URL;

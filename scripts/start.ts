@@ -7,9 +7,11 @@
 //                      Triggers (scripts/infra/knative.ts); services publish to its ingress and
 //                      receive its deliveries on /events, replies go back in the HTTP response
 //   kafka              the services read and write Kafka themselves, one consumer group per subscription
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { prepareServiceDatabase } from '../prisma/dist/index.js';
 import type { Running } from './infra/component.ts';
+import { jaegerUi } from './infra/jaeger.ts';
 import { knative, startBroker } from './infra/knative.ts';
 import { down, up } from './infra.ts';
 import { describeService, type ServiceProcess, serviceNames, startService, stopService } from './stack.ts';
@@ -29,7 +31,8 @@ if (transport !== 'knative' && transport !== 'kafka') {
 }
 const brokerPort = Number(process.env.SOUNDGOOD_BROKER_PORT ?? 18080);
 
-const { state, startedNow } = await up({ knative: transport === 'knative' });
+// The Jaeger UI is built (once) for people to look at; the tests read traces from the query API only.
+const { state, startedNow } = await up({ knative: transport === 'knative', jaegerUi: true });
 const port = (name: (typeof serviceNames)[number]) => 3000 + serviceNames.indexOf(name);
 let broker: Running | undefined;
 let transportEnv: Record<string, string> = { EVENT_TRANSPORT: 'kafka', KAFKA_BROKERS: state.KAFKA_BROKERS };
@@ -94,7 +97,11 @@ Soundgood is running on the ${transport} transport (Ctrl-C stops it):
 ${serviceNames.map((name) => `  ${name.padEnd(13)} ${services[name].url}   metrics ${services[name].metricsUrl}`).join('\n')}${
   broker ? `\n  ${'broker'.padEnd(13)} ${broker.env.K_SINK}   logs ${broker.logs.join(' ')}` : ''
 }
-  ${'jaeger'.padEnd(13)} ${state.JAEGER_QUERY_URL ?? '(not running)'}   traces: npm run trace -- <rental id>
+  ${'jaeger'.padEnd(13)} ${state.JAEGER_QUERY_URL ?? '(not running)'}   traces: npm run trace -- <rental id>${
+    existsSync(join(jaegerUi.dir, 'index.html'))
+      ? ''
+      : `\n  ${''.padEnd(13)} the Jaeger UI did not build (its log: ${jaegerUi.buildLog}); the query API works`
+  }
 Rent an instrument:
   curl -si -X POST ${services.rentals.url}/rentals -H 'content-type: application/json' \\
     -d '{"studentId":"8f5b1c2e-1d3a-4e5f-9a7b-0c1d2e3f4a01","instrumentId":"3c2d1e0f-5a6b-4c7d-8e9f-0a1b2c3d4e01","months":3}'

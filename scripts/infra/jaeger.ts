@@ -9,14 +9,28 @@
  * builds. Cold: a few minutes on two cores; Go's module and build caches make a rebuild quick.
  * Config: `scripts/jaeger/config.yaml`. Log: `.cache/infra/jaeger.log`.
  *
- * The binary built this way serves Jaeger's placeholder page as its UI: the UI's assets are built
- * from the jaeger-ui repository and are not part of the Go module. JAEGER_UI_ASSETS, a directory of
- * a built jaeger-ui, makes it serve the real one. The query API (what `npm run trace` reads) is
- * complete either way.
+ * The Go module carries no UI (Jaeger's release builds embed the jaeger-ui submodule's npm build; a
+ * module build embeds a placeholder page). With `ui: true` (`npm start`) the UI is built once from the
+ * vendored jaeger-ui source (`scripts/jaeger/jaeger-ui-<tag>.tar.gz`, the tag Jaeger's submodule
+ * points at) with `npm ci` and its own build into `.cache/jaeger-ui/<tag>/`, and Jaeger serves it
+ * (`jaeger_query.ui.assets_path`). A failed build is logged and Jaeger starts with the placeholder:
+ * the query API (what `npm run trace` reads) is complete either way. Without `ui` (the tests),
+ * JAEGER_UI_ASSETS, when set, names a built jaeger-ui to serve.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import {
   alive,
   type Component,
@@ -36,6 +50,16 @@ const version =
 /** The cached binary; the tests and `npm start` run this file. */
 export const jaegerBinary = join(root, '.cache', 'jaeger', version, 'jaeger');
 
+/** The vendored jaeger-ui source; its file name carries the tag (one pin, in one place). */
+const uiTarball = readdirSync(moduleDir).find((name) => /^jaeger-ui-v[\d.]+\.tar\.gz$/.test(name));
+const uiVersion = /^jaeger-ui-(v[\d.]+)\.tar\.gz$/.exec(uiTarball ?? '')?.[1] ?? 'unknown';
+/** The built UI (index.html and its assets) and the log of its build. */
+export const jaegerUi = {
+  version: uiVersion,
+  dir: join(root, '.cache', 'jaeger-ui', uiVersion),
+  buildLog: join(stateDir, 'jaeger-ui-build.log'),
+};
+
 export interface JaegerOptions {
   /** OTLP/HTTP receiver: services and the Knative data plane export here (POST /v1/traces). */
   otlpHttpPort: number;
@@ -47,6 +71,8 @@ export interface JaegerOptions {
   healthPort: number;
   /** Log file; `.cache/infra/jaeger.log` by default. */
   logFile?: string;
+  /** Build the real UI (once, minutes cold) and serve it; the placeholder page otherwise. */
+  ui?: boolean;
 }
 
 /** Jaeger's customary ports, as its documentation and UI links assume them. */
@@ -68,14 +94,60 @@ function goCommand(): string {
   );
 }
 
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  output: 'inherit' | number = 'inherit',
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', output, output] });
     child.on('error', reject);
     child.on('exit', (code) =>
       code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`)),
     );
   });
+}
+
+/**
+ * Builds jaeger-ui as Jaeger's own build does (scripts/build/rebuild-ui.sh at v1.76.0: `npm ci`, then
+ * `npm run build` in packages/jaeger-ui), in a temporary directory outside any git work tree, into
+ * `.cache/jaeger-ui/<tag>/`. npm's output goes to {@link jaegerUi.buildLog}.
+ */
+async function buildUi(): Promise<void> {
+  if (existsSync(join(jaegerUi.dir, 'index.html'))) return;
+  if (!uiTarball) throw new Error(`no jaeger-ui-<tag>.tar.gz in ${moduleDir}`);
+  log(`building the Jaeger UI ${uiVersion} with npm (once, a few minutes cold); log: ${jaegerUi.buildLog}`);
+  const started = Date.now();
+  const work = mkdtempSync(join(tmpdir(), 'jaeger-ui-'));
+  mkdirSync(stateDir, { recursive: true });
+  const output = openSync(jaegerUi.buildLog, 'w');
+  try {
+    // The inner npm reads its own project's settings, not those `npm start` passes to its children;
+    // node 24 first on PATH (jaeger-ui's .npmrc has engine-strict, engines.node >= 24); no git hooks.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_')));
+    env.PATH = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
+    env.HUSKY = '0';
+    await run(
+      'tar',
+      ['-xzf', join(moduleDir, uiTarball), '-C', work, '--strip-components=1'],
+      work,
+      env,
+      output,
+    );
+    await run('nice', ['-n', '10', 'npm', 'ci', '--no-audit', '--no-fund'], work, env, output);
+    const app = join(work, 'packages', 'jaeger-ui');
+    await run('nice', ['-n', '10', 'npm', 'run', 'build'], app, env, output);
+    // Copied beside the final name, then renamed: a concurrent start never serves half a UI.
+    const partial = `${jaegerUi.dir}.${process.pid}.partial`;
+    cpSync(join(app, 'build'), partial, { recursive: true });
+    if (existsSync(jaegerUi.dir)) rmSync(partial, { recursive: true });
+    else renameSync(partial, jaegerUi.dir);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  log(`built the Jaeger UI ${uiVersion} in ${Math.round((Date.now() - started) / 1000)} s: ${jaegerUi.dir}`);
 }
 
 export const jaeger: Component<JaegerOptions> = {
@@ -116,6 +188,18 @@ export const jaeger: Component<JaegerOptions> = {
       // A port answered by someone else would look like readiness.
       if (await portOpen(port)) throw new Error(`Jaeger: 127.0.0.1:${port} is already in use`);
     }
+    let assets = process.env.JAEGER_UI_ASSETS ?? '';
+    if (options.ui) {
+      try {
+        await buildUi();
+        assets = jaegerUi.dir;
+      } catch (error) {
+        log(
+          `the Jaeger UI did not build (${(error as Error).message}; log: ${jaegerUi.buildLog}); ` +
+            `Jaeger starts with its placeholder page, the query API and \`npm run trace\` work`,
+        );
+      }
+    }
     const logFile = options.logFile ?? join(stateDir, 'jaeger.log');
     mkdirSync(join(logFile, '..'), { recursive: true });
     log(
@@ -132,6 +216,7 @@ export const jaeger: Component<JaegerOptions> = {
         JAEGER_QUERY_PORT: String(queryPort),
         JAEGER_QUERY_GRPC_PORT: String(queryGrpcPort),
         JAEGER_HEALTH_PORT: String(healthPort),
+        JAEGER_UI_ASSETS: assets,
       },
     });
     child.unref();
