@@ -14,7 +14,6 @@ export default defineConfig({
         test: {
           name: 'cluster',
           include: ['test/cluster/*.test.ts'],
-          exclude: ['test/cluster/flux.test.ts'],
           globalSetup: ['test/cluster/global-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
