@@ -1,5 +1,6 @@
 import { defineConfig, positiveInt } from '@soundgood/eventing';
 import type { z } from 'zod';
+import { ianaTimeZone } from './school-calendar.js';
 
 export const configSchema = defineConfig({
   /** How long a saga step may wait for its reply before it counts as failed. */
@@ -8,5 +9,7 @@ export const configSchema = defineConfig({
   SAGA_COMPENSATION_MAX_ATTEMPTS: positiveInt(5),
   /** How often overdue steps are looked for. */
   SAGA_SWEEP_INTERVAL_MS: positiveInt(500),
+  /** The school's time zone: "today", and so the day a rental starts, is the date there. */
+  SCHOOL_TIME_ZONE: ianaTimeZone('Europe/Stockholm'),
 });
 export type Config = z.infer<typeof configSchema>;

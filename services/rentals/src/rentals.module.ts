@@ -8,6 +8,7 @@ import { RentInstrumentHttpController } from './rent-instrument/rent-instrument.
 import { RentInstrumentSaga } from './rent-instrument/rent-instrument.saga.js';
 import { RentInstrumentService } from './rent-instrument/rent-instrument.service.js';
 import { SagaDeadlines } from './rent-instrument/saga-deadlines.js';
+import { Clock, SchoolCalendar } from './school-calendar.js';
 import { TerminateRentalHttpController } from './terminate-rental/terminate-rental.http.controller.js';
 import { TerminateRentalService } from './terminate-rental/terminate-rental.service.js';
 
@@ -27,6 +28,8 @@ import { TerminateRentalService } from './terminate-rental/terminate-rental.serv
     SagaDeadlines,
     TerminateRentalService,
     InspectRentalsService,
+    Clock,
+    SchoolCalendar,
   ],
 })
 export class RentalsModule {}

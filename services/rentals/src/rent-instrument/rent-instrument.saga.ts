@@ -22,6 +22,7 @@ import { Counter, Histogram } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Tx } from '../database.js';
 import type { Rental, Saga } from '../generated/prisma/client.js';
+import { SchoolCalendar } from '../school-calendar.js';
 
 export type ForwardStep = 'RESERVE_SLOT' | 'RESERVE_INSTRUMENT' | 'CHARGE_PAYMENT';
 export type CompensationStep = 'REFUND_PAYMENT' | 'RELEASE_INSTRUMENT' | 'RELEASE_SLOT';
@@ -50,6 +51,7 @@ export class RentInstrumentSaga {
     private readonly outbox: Outbox,
     @Inject(CONFIG) private readonly config: Config,
     metrics: EventingMetrics,
+    private readonly calendar: SchoolCalendar,
   ) {
     this.outcomes = new Counter({
       name: 'soundgood_saga_outcomes_total',
@@ -226,11 +228,18 @@ export class RentInstrumentSaga {
   }
 
   private async confirm(tx: Tx, saga: Saga, rental: Rental): Promise<void> {
-    const startsOn = new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
-    const endsOn = new Date(startsOn);
-    endsOn.setUTCMonth(endsOn.getUTCMonth() + rental.months);
+    const startsOn = this.calendar.today();
+    const endsOn = this.calendar.rentalEnd(startsOn, rental.months);
     await this.transition(tx, saga, { status: 'COMPLETED', step: 'CONFIRMED', deadlineAt: null });
-    await tx.rental.update({ where: { id: rental.id }, data: { status: 'CONFIRMED', startsOn, endsOn } });
+    await tx.rental.update({
+      where: { id: rental.id },
+      // A @db.Date column: Prisma stores the UTC date of the Date it is given.
+      data: {
+        status: 'CONFIRMED',
+        startsOn: new Date(`${startsOn}T00:00:00Z`),
+        endsOn: new Date(`${endsOn}T00:00:00Z`),
+      },
+    });
     this.outcomes.inc({ outcome: 'CONFIRMED', reason: '' });
     await this.outbox.add(
       tx,
@@ -241,8 +250,8 @@ export class RentInstrumentSaga {
           studentId: rental.studentId,
           instrumentId: rental.instrumentId,
           months: rental.months,
-          startsOn: startsOn.toISOString().slice(0, 10),
-          endsOn: endsOn.toISOString().slice(0, 10),
+          startsOn,
+          endsOn,
           amountCents: rental.monthlyFeeCents ?? 0,
           currency: rental.currency ?? 'EUR',
         },
