@@ -237,15 +237,58 @@ function buildKustomizeController(): string {
   });
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One build at a time per checkout: a second caller (a test run while CI's early build is still going,
+ * two test runs at once) waits for the first, then finds its binaries. A lock left by a dead process is
+ * taken over.
+ */
+function withBuildLock<T>(build: () => T): T {
+  const lock = join(cacheRoot, 'build.lock');
+  let announced = false;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(existsSync(join(lock, 'pid')) ? readFileSync(join(lock, 'pid'), 'utf8') : 0);
+      if (holder && !processAlive(holder)) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (!announced) log(`waiting for the build of process ${holder || '(starting)'} to finish`);
+      announced = true;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
+    }
+  }
+  try {
+    return build();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** Builds what is missing (cold ~12+ minutes on 2 cores) and returns the binaries' paths. */
 export function ensureBinaries(): Binaries {
   mkdirSync(cacheRoot, { recursive: true });
   if (!existsSync(join(cacheRoot, 'go.mod')))
     writeFileSync(join(cacheRoot, 'go.mod'), 'module kubecache\ngo 1.26\n');
-  const etcd = buildEtcd();
-  const kubernetes = buildKubernetes();
-  const kwok = buildKwok();
-  const kustomizeController = buildKustomizeController();
+  const { etcd, kubernetes, kwok, kustomizeController } = withBuildLock(() => ({
+    etcd: buildEtcd(),
+    kubernetes: buildKubernetes(),
+    kwok: buildKwok(),
+    kustomizeController: buildKustomizeController(),
+  }));
   return {
     etcd: join(etcd, 'etcd'),
     kubeApiserver: join(kubernetes, 'kube-apiserver'),
