@@ -98,14 +98,27 @@ ${serviceNames.map((name) => `  ${name.padEnd(13)} ${services[name].url}   metri
   broker ? `\n  ${'broker'.padEnd(13)} ${broker.env.K_SINK}   logs ${broker.logs.join(' ')}` : ''
 }
   ${'jaeger'.padEnd(13)} ${state.JAEGER_QUERY_URL ?? '(not running)'}   traces: npm run trace -- <rental id>${
-    existsSync(join(jaegerUi.dir, 'index.html'))
-      ? ''
-      : `\n  ${''.padEnd(13)} the Jaeger UI did not build (its log: ${jaegerUi.buildLog}); the query API works`
+    state.JAEGER_QUERY_URL && !(await servesJaegerUi(state.JAEGER_QUERY_URL))
+      ? `\n  ${''.padEnd(13)} serves Jaeger's placeholder page, not its UI (the query API works): ${
+          existsSync(join(jaegerUi.dir, 'index.html'))
+            ? 'it was started without the UI; `node scripts/infra.ts down`, then `npm start` again'
+            : `the UI did not build, see ${jaegerUi.buildLog}`
+        }`
+      : ''
   }
 Rent an instrument:
   curl -si -X POST ${services.rentals.url}/rentals -H 'content-type: application/json' \\
     -d '{"studentId":"8f5b1c2e-1d3a-4e5f-9a7b-0c1d2e3f4a01","instrumentId":"3c2d1e0f-5a6b-4c7d-8e9f-0a1b2c3d4e01","months":3}'
 `);
+
+/** What the running Jaeger serves (one started earlier by `node scripts/infra.ts up` has no UI). */
+async function servesJaegerUi(queryUrl: string): Promise<boolean> {
+  const page = await fetch(queryUrl).then(
+    (response) => response.text(),
+    () => '',
+  );
+  return page.includes('<title>Jaeger UI</title>');
+}
 
 /** Seed data through the services' own APIs; an id that exists already is left as it is. */
 async function seed(data: Seed): Promise<void> {
