@@ -14,6 +14,7 @@ import { Outbox } from './outbox/outbox.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import type { EventPublisher } from './publisher.js';
 import { Retention } from './retention/retention.js';
+import { inboxRetentionProblem } from './retention/retention.topics.js';
 
 export interface EventingServerOptions {
   service: ServiceName;
@@ -113,6 +114,7 @@ export class EventingServer extends Server implements CustomTransportStrategy {
       this.retention.start();
       if (this.kafka) {
         const { config } = this.options;
+        if (config.EVENT_DELIVERY === 'reliable') await this.checkInboxRetention();
         const subscriptions = subscriptionsOf(this.options.service);
         const groups =
           config.KAFKA_CONSUMER_GROUPS === 'per-service'
@@ -154,6 +156,17 @@ export class EventingServer extends Server implements CustomTransportStrategy {
     await this.retention.stop();
     await this.relay.stop();
     await this.publisher.disconnect();
+  }
+
+  /** A warning, not a refusal: an operator may accept the risk, or not be allowed to read topic configs. */
+  private async checkInboxRetention(): Promise<void> {
+    const { config, logger } = this.options;
+    const problem = await inboxRetentionProblem(
+      this.kafka as Kafka,
+      { events: config.KAFKA_TOPIC, deadLetters: config.KAFKA_DEAD_LETTER_TOPIC },
+      config.INBOX_RETENTION,
+    ).catch((error: Error) => `could not check INBOX_RETENTION against the topics: ${error.message}`);
+    if (problem) logger.warn?.(problem, 'Retention');
   }
 
   on(): never {

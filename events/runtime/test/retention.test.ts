@@ -8,8 +8,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { INestApplication } from '@nestjs/common';
 import { events } from '@soundgood/event-catalog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEvent, Inbox, Outbox, Retention, type RetentionTable } from '../src/index.js';
-import { type FakeBroker, postEvent, startFakeBroker, waitFor } from '../src/testing.js';
+import {
+  baseConfigSchema,
+  createEvent,
+  Inbox,
+  loadConfig,
+  Outbox,
+  Retention,
+  type RetentionTable,
+} from '../src/index.js';
+import { inboxRetentionProblem } from '../src/retention/retention.topics.js';
+import {
+  type FakeBroker,
+  postEvent,
+  requireEnv,
+  startFakeBroker,
+  testKafka,
+  waitFor,
+} from '../src/testing.js';
 import { count, Database, fixtureDatabase, startFixture } from './fixture/fixture.js';
 
 const databases: Awaited<ReturnType<typeof fixtureDatabase>>[] = [];
@@ -58,13 +74,14 @@ describe('retention sweep', () => {
     });
     retention.start();
 
-    // About 4 s of a steady stream: every 20 ms a processed event (inbox row) and a published event.
+    // A steady stream of 250 processed events (inbox rows) and published events, one every ~15 ms or
+    // more: at most ~60 a second, so a row lives about as long as 1/10 of the stream or less.
     const published = () => count(url, 'SELECT count(*) AS n FROM "outbox" WHERE "published_at" IS NOT NULL');
     const inboxRows = () => count(url, 'SELECT count(*) AS n FROM "inbox"');
     let written = 0;
     const peaks = { outbox: 0, inbox: 0 };
-    const end = Date.now() + 4_000;
-    while (Date.now() < end) {
+    const started = Date.now();
+    while (written < 250) {
       await database.$transaction(async (tx) => {
         await inbox.record(tx, reserve());
         await outbox.add(tx, release());
@@ -79,14 +96,13 @@ describe('retention sweep', () => {
         peaks.outbox = Math.max(peaks.outbox, await published());
         peaks.inbox = Math.max(peaks.inbox, await inboxRows());
       }
-      await sleep(20);
+      await sleep(15);
     }
     await retention.stop();
 
-    // The stream wrote ~100+ rows per table; a row lives at most window + interval (+ a sweep's own time).
-    const perSecond = written / 4;
-    const bound = Math.ceil(perSecond * ((windowMs + intervalMs) / 1000 + 0.3));
-    expect(written).toBeGreaterThan(60);
+    // A row lives at most window + interval + a sweep's own time (generous on a loaded machine).
+    const perSecond = written / ((Date.now() - started) / 1000);
+    const bound = Math.ceil(perSecond * ((windowMs + intervalMs) / 1000 + 0.5)) + 2 * batchSize;
     expect(peaks.outbox).toBeGreaterThan(0);
     expect(peaks.outbox).toBeLessThanOrEqual(bound);
     expect(peaks.inbox).toBeLessThanOrEqual(bound);
@@ -216,5 +232,66 @@ describe('retention in a running service (knative transport, a stand-in broker i
       );
     expect(deleted('outbox')).toBe(released.length);
     expect(deleted('inbox')).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('INBOX_RETENTION against the topics it must outlast (kafka)', () => {
+  const kafka = testKafka(requireEnv('KAFKA_BROKERS'));
+  const run = randomUUID().slice(0, 8);
+  const day = 86_400_000;
+
+  async function topicsWith(events: number | undefined, deadLetters: number | undefined) {
+    const names = { events: `test.retention.${run}.${randomUUID().slice(0, 4)}`, deadLetters: '' };
+    names.deadLetters = `${names.events}.dead-letters`;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        waitForLeaders: false,
+        topics: [
+          [names.events, events],
+          [names.deadLetters, deadLetters],
+        ].map(([topic, ms]) => ({
+          topic: topic as string,
+          numPartitions: 1,
+          configEntries: ms === undefined ? [] : [{ name: 'retention.ms', value: String(ms) }],
+        })),
+      });
+      // As createTopics in testing.ts: KRaft may not host a topic it has just created for a moment.
+      const created = [names.events, names.deadLetters];
+      await waitFor(
+        async () => {
+          const metadata = await admin.fetchTopicMetadata({ topics: created }).catch(() => undefined);
+          return metadata?.topics.every((t) => t.partitions.every((p) => p.leader >= 0)) || undefined;
+        },
+        `leaders for ${created.join(', ')}`,
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    return names;
+  }
+
+  it('finds the default INBOX_RETENTION enough for topics kept as long as the broker keeps them by default (7 days each)', async () => {
+    const topics = await topicsWith(undefined, undefined);
+    const { INBOX_RETENTION } = loadConfig(baseConfigSchema, {
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1/x',
+      EVENT_TRANSPORT: 'knative',
+      K_SINK: 'http://127.0.0.1/',
+    });
+    expect(await inboxRetentionProblem(kafka, topics, INBOX_RETENTION)).toBeUndefined();
+    expect(await inboxRetentionProblem(kafka, topics, INBOX_RETENTION - 1)).toMatch(
+      /^INBOX_RETENTION \(336 h\) is shorter than the retention of .* \(168 h\) plus .* \(168 h\).* at least 336 h\.$/,
+    );
+  });
+
+  it("asks for the sum of both topics' retention and names a topic that keeps records forever", async () => {
+    const longer = await topicsWith(10 * day, 3 * day);
+    expect(await inboxRetentionProblem(kafka, longer, 13 * day)).toBeUndefined();
+    expect(await inboxRetentionProblem(kafka, longer, 12 * day)).toContain('at least 312 h');
+    const forever = await topicsWith(7 * day, -1);
+    expect(await inboxRetentionProblem(kafka, forever, 365 * day)).toBe(
+      `${forever.deadLetters} keeps records forever: no INBOX_RETENTION recognises every redelivery from it`,
+    );
   });
 });
