@@ -39,6 +39,7 @@ export class EventingServer extends Server implements CustomTransportStrategy {
   private readonly publisher: EventPublisher;
   private readonly relay: OutboxRelay;
   private readonly retention: Retention;
+  private retentionCheck?: Promise<void>;
   private subscribers: KafkaSubscriber[] = [];
   private listening = false;
 
@@ -114,7 +115,8 @@ export class EventingServer extends Server implements CustomTransportStrategy {
       this.retention.start();
       if (this.kafka) {
         const { config } = this.options;
-        if (config.EVENT_DELIVERY === 'reliable') await this.checkInboxRetention();
+        // In the background: it must not hold up consuming, e.g. while the broker is slow to answer.
+        if (config.EVENT_DELIVERY === 'reliable') this.retentionCheck = this.checkInboxRetention();
         const subscriptions = subscriptionsOf(this.options.service);
         const groups =
           config.KAFKA_CONSUMER_GROUPS === 'per-service'
@@ -154,6 +156,7 @@ export class EventingServer extends Server implements CustomTransportStrategy {
     this.listening = false;
     await Promise.all(this.subscribers.map((s) => s.stop()));
     await this.retention.stop();
+    await this.retentionCheck;
     await this.relay.stop();
     await this.publisher.disconnect();
   }
@@ -166,7 +169,7 @@ export class EventingServer extends Server implements CustomTransportStrategy {
       { events: config.KAFKA_TOPIC, deadLetters: config.KAFKA_DEAD_LETTER_TOPIC },
       config.INBOX_RETENTION,
     ).catch((error: Error) => `could not check INBOX_RETENTION against the topics: ${error.message}`);
-    if (problem) logger.warn?.(problem, 'Retention');
+    if (problem) logger.warn?.(problem);
   }
 
   on(): never {

@@ -49,7 +49,7 @@ export class Retention {
 
   constructor(private readonly options: RetentionOptions) {
     this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 1 });
-    this.pool.on('error', (error) => options.logger.warn?.(`retention pool: ${error.message}`, 'Retention'));
+    this.pool.on('error', (error) => options.logger.warn?.(`retention pool: ${error.message}`));
   }
 
   start(): void {
@@ -80,12 +80,12 @@ export class Retention {
       await this.deleteExpired('outbox', this.options.outboxRetentionMs);
       await this.deleteExpired('inbox', this.options.inboxRetentionMs);
       if (this.lastError) {
-        this.options.logger.log('retention recovered', 'Retention');
+        this.options.logger.log('retention recovered');
         this.lastError = undefined;
       }
     } catch (error) {
       const message = (error as Error).message;
-      if (message !== this.lastError) this.options.logger.error(`retention: ${message}`, 'Retention');
+      if (message !== this.lastError) this.options.logger.error(`retention: ${message}`);
       this.lastError = message;
     }
   }
