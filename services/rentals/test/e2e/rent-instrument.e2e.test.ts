@@ -46,16 +46,30 @@ const activeRentals = async (studentId: string) =>
   ((await soundgood.call('students', 'GET', `/students/${studentId}`)).body as { activeRentals: number })
     .activeRentals;
 
+/** The date in the services' default school time zone (the sv-SE format is YYYY-MM-DD). */
+const stockholmDate = () => new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Stockholm' });
+/** Day D of the Nth month after, or that month's last day: written apart from the service's library. */
+const monthsAfter = (date: string, months: number) => {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const lastDay = new Date(Date.UTC(year, month + months, 0)).getUTCDate();
+  return new Date(Date.UTC(year, month - 1 + months, Math.min(day, lastDay))).toISOString().slice(0, 10);
+};
+
 describe('rent an instrument', () => {
   it('confirms a rental: one charge, the instrument rented, the slot used', async () => {
     const student = await soundgood.student();
     const instrument = await soundgood.instrument(3900);
+    const requestedOn = stockholmDate();
     const id = await soundgood.rent(student, instrument, 6);
     expect((await soundgood.rental(id)).status).toBe('PENDING');
 
     const rental = await soundgood.settled(id);
     expect(rental.status).toBe('CONFIRMED');
     expect(rental).toMatchObject({ monthlyFeeCents: 3900, currency: 'EUR' });
+    // Starts on the school's date when confirmed, ends 6 calendar months later (test/rental-dates.test.ts
+    // sets the clock to month ends and midnight; here the clock is the machine's).
+    expect([requestedOn, stockholmDate()]).toContain(rental.startsOn);
+    expect(rental.endsOn).toBe(monthsAfter(rental.startsOn as string, 6));
     expect(rental.saga.history.map((h) => `${h.step}:${h.outcome}`)).toEqual([
       'RESERVE_SLOT:SUCCEEDED',
       'RESERVE_INSTRUMENT:SUCCEEDED',
@@ -72,7 +86,15 @@ describe('rent an instrument', () => {
           timeout: 15_000,
         },
       )
-      .toEqual(expect.arrayContaining([expect.objectContaining({ rentalId: id, kind: 'CONFIRMED' })]));
+      .toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            rentalId: id,
+            kind: 'CONFIRMED',
+            message: expect.stringContaining(`from ${rental.startsOn} to ${rental.endsOn}`),
+          }),
+        ]),
+      );
   });
 
   it('returns the same rental for a retried request with the same Idempotency-Key', async () => {

@@ -30,6 +30,8 @@ export interface Rental {
   id: string;
   status: string;
   reason: string | null;
+  startsOn: string | null;
+  endsOn: string | null;
   saga: {
     status: string;
     step: string;
