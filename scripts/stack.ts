@@ -47,7 +47,8 @@ export async function startService(service: ServiceProcess, options: { echo?: bo
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
-  const deadline = Date.now() + 60_000;
+  // Generous: under CI's load a service's start (Node, Nest, Prisma, the transport) took up to ~50 s.
+  const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
       throw new Error(
@@ -61,7 +62,7 @@ export async function startService(service: ServiceProcess, options: { echo?: bo
     if (ready) return;
     await sleep(200);
   }
-  throw new Error(`${service.name} was not ready within 60 s:\n${service.output.slice(-20).join('\n')}`);
+  throw new Error(`${service.name} was not ready within 120 s:\n${service.output.slice(-20).join('\n')}`);
 }
 
 /** SIGTERM (graceful), or SIGKILL to simulate a crash. */

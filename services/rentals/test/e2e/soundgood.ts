@@ -98,7 +98,14 @@ export async function startSoundgood(
       ...overrides[name],
     });
   }
-  await Promise.all(serviceNames.map((name) => startService(services[name])));
+  try {
+    await Promise.all(serviceNames.map((name) => startService(services[name])));
+  } catch (error) {
+    // The suite's afterAll has no stack to close yet: stop what did start, so nothing outlives the run.
+    await Promise.all(serviceNames.map((name) => stopService(services[name])));
+    if (broker) await knative.stop(broker);
+    throw error;
+  }
 
   const call = async (service: ServiceName, method: string, path: string, body?: unknown, headers = {}) => {
     const response = await fetch(`${services[service].url}${path}`, {
