@@ -93,16 +93,39 @@ describe.each(environments)('Flux reconciles flux/clusters/%s', (env) => {
     process.stderr.write(`${env}: Ready after the controller started: ${timeline.join(', ')}\n`);
   });
 
-  it('ran what it applied: every Deployment available on the kwok node, every migration Job complete', () => {
-    const deployments = JSON.parse(kubectl(['get', 'deployments', '-A', '-o', 'json'])).items as {
-      metadata: { name: string };
+  it('ran what it applied: Deployments scaled by their HPAs and available on the kwok node, migration Jobs complete', async () => {
+    interface Deployment {
+      metadata: { namespace: string; name: string };
       spec: { replicas: number };
       status: { availableReplicas?: number };
-    }[];
-    expect(deployments.length).toBeGreaterThan(5);
-    for (const d of deployments) {
-      expect(d.status.availableReplicas ?? 0, d.metadata.name).toBe(d.spec.replicas);
     }
+    // The services' Deployments leave replicas to their HPAs: Flux sees them healthy at the default 1,
+    // then the HPA controller (every 15 s; raising to minReplicas needs no metrics) scales them. Wait for it.
+    const hpas = JSON.parse(kubectl(['get', 'hpa', '-A', '-o', 'json'])).items as {
+      metadata: { namespace: string };
+      spec: { minReplicas: number; scaleTargetRef: { name: string } };
+    }[];
+    expect(hpas.length).toBeGreaterThan(0);
+    const minimum = (d: Deployment) =>
+      hpas.find(
+        (h) =>
+          h.metadata.namespace === d.metadata.namespace && h.spec.scaleTargetRef.name === d.metadata.name,
+      )?.spec.minReplicas ?? 1;
+    const deadline = Date.now() + 120_000;
+    let deployments: Deployment[] = [];
+    let pending: string[] = [];
+    do {
+      deployments = JSON.parse(kubectl(['get', 'deployments', '-A', '-o', 'json'])).items as Deployment[];
+      pending = deployments
+        .filter((d) => d.spec.replicas < minimum(d) || (d.status.availableReplicas ?? 0) !== d.spec.replicas)
+        .map(
+          (d) =>
+            `${d.metadata.name}: ${d.status.availableReplicas ?? 0}/${d.spec.replicas} available, HPA minimum ${minimum(d)}`,
+        );
+      if (pending.length > 0) await sleep(1000);
+    } while (pending.length > 0 && Date.now() < deadline);
+    expect(pending).toEqual([]);
+    expect(deployments.length).toBeGreaterThan(5);
     const jobs = JSON.parse(kubectl(['get', 'jobs', '-A', '-o', 'json'])).items as {
       metadata: { name: string };
       status: { succeeded?: number };
