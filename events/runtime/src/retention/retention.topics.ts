@@ -1,4 +1,7 @@
-import { ConfigResourceTypes, type Kafka } from 'kafkajs';
+import kafkajs, { type Kafka } from 'kafkajs';
+
+// kafkajs is CommonJS, and Node's ESM loader cannot see this export by name (vitest's transform can).
+const { ConfigResourceTypes } = kafkajs;
 
 /**
  * Whether INBOX_RETENTION outlasts the redeliveries these topics still allow (docs/retention.md):
