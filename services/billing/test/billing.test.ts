@@ -253,6 +253,57 @@ describe('HTTP API', () => {
     expect(all.body.length).toBeGreaterThanOrEqual(2);
   });
 
+  test('lists the charges and refunds of a period, oldest first, a page at a time', async () => {
+    // A period of its own, far from the other tests' rows: the boundaries are the caller's instants.
+    const from = '2031-03-01T00:00:00+01:00';
+    const to = '2031-04-01T00:00:00+02:00';
+    const studentId = await newAccount();
+    const at = async (rentalId: ReturnType<typeof randomUUID>, createdAt: string, refunded = false) => {
+      await billing.send(charge(studentId, rentalId, 1000));
+      await billing.db.charge.updateMany({ where: { rentalId }, data: { createdAt: new Date(createdAt) } });
+      if (!refunded) return;
+      await billing.send(refund(studentId, rentalId));
+      await billing.db.refund.update({ where: { rentalId }, data: { createdAt: new Date(createdAt) } });
+    };
+    const [before, first, second, third, after] = [
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+    ];
+    await at(before, '2031-02-28T22:59:59.999Z', true); // 23:59:59.999 in Stockholm, February
+    await at(first, '2031-02-28T23:00:00.000Z', true); // midnight in Stockholm: March
+    await at(second, '2031-03-15T12:00:00.000Z');
+    await at(third, '2031-03-31T21:59:59.999Z', true); // still March in Stockholm (summer time)
+    await at(after, '2031-03-31T22:00:00.000Z');
+
+    const page = (path: string, params: string) =>
+      billing.http<{ rentalId: string }[]>(
+        'GET',
+        `${path}?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&${params}`,
+      );
+    const firstPage = await page('/charges', 'limit=2');
+    const secondPage = await page('/charges', 'limit=2&offset=2');
+    expect(firstPage.status).toBe(200);
+    expect([...firstPage.body, ...secondPage.body].map((c) => c.rentalId)).toEqual([first, second, third]);
+    expect((await page('/refunds', 'limit=10')).body.map((r) => r.rentalId)).toEqual([first, third]);
+    const ofRental = await billing.http<{ rentalId: string }[]>('GET', `/refunds?rentalId=${third}`);
+    expect(ofRental.body.map((r) => r.rentalId)).toEqual([third]);
+  });
+
+  test('answers 400 naming a wrong period or page', async () => {
+    const notInstant = await billing.http('GET', '/charges?from=2031-03-01');
+    expect(notInstant.status).toBe(400);
+    expect(notInstant.body.errors).toEqual([{ field: 'from', message: expect.any(String) }]);
+    const backwards = await billing.http('GET', '/refunds?from=2031-04-01T00:00:00Z&to=2031-03-01T00:00:00Z');
+    expect(backwards.status).toBe(400);
+    expect(backwards.body.errors).toEqual([{ field: 'to', message: 'to must be after from' }]);
+    const page = await billing.http('GET', '/charges?limit=501');
+    expect(page.status).toBe(400);
+    expect(page.body.errors).toEqual([{ field: 'limit', message: expect.any(String) }]);
+  });
+
   test('answers 400 naming a wrong payment method, student id or rental id', async () => {
     const method = await billing.http('PUT', `/accounts/${randomUUID()}`, { paymentMethod: 'visa' });
     expect(method.status).toBe(400);

@@ -7,6 +7,23 @@ export interface AccountView extends PaymentAccount {
   refunds: Refund[];
 }
 
+export interface PaymentFilter {
+  rentalId?: string | undefined;
+  /** Created at or after. */
+  from?: Date | undefined;
+  /** Created before. */
+  to?: Date | undefined;
+  limit: number;
+  offset: number;
+}
+
+const where = ({ rentalId, from, to }: PaymentFilter) => ({
+  ...(rentalId === undefined ? {} : { rentalId }),
+  ...(from === undefined && to === undefined
+    ? {}
+    : { createdAt: { ...(from ? { gte: from } : {}), ...(to ? { lt: to } : {}) } }),
+});
+
 @Injectable()
 export class FindPaymentsService {
   constructor(private readonly database: Database) {}
@@ -22,10 +39,22 @@ export class FindPaymentsService {
     return { ...account, charges, refunds };
   }
 
-  charges(rentalId?: string): Promise<Charge[]> {
+  /** Oldest first, so that pages stay put while newer charges arrive. */
+  charges(filter: PaymentFilter): Promise<Charge[]> {
     return this.database.charge.findMany({
-      where: rentalId === undefined ? {} : { rentalId },
-      orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+      where: where(filter),
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: filter.limit,
+      skip: filter.offset,
+    });
+  }
+
+  refunds(filter: PaymentFilter): Promise<Refund[]> {
+    return this.database.refund.findMany({
+      where: where(filter),
+      orderBy: [{ createdAt: 'asc' }, { rentalId: 'asc' }],
+      take: filter.limit,
+      skip: filter.offset,
     });
   }
 }
