@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { validationPipe } from '@soundgood/eventing';
+import { FindRentalsHttpController } from './find-rentals/find-rentals.http.controller.js';
+import { FindRentalsService } from './find-rentals/find-rentals.service.js';
 import { InspectRentalsHttpController } from './inspect-rentals/inspect-rentals.http.controller.js';
 import { InspectRentalsService } from './inspect-rentals/inspect-rentals.service.js';
 import { OpenApiHttpController } from './openapi/openapi.http.controller.js';
@@ -18,6 +20,7 @@ import { TerminateRentalService } from './terminate-rental/terminate-rental.serv
     RentInstrumentHttpController,
     TerminateRentalHttpController,
     InspectRentalsHttpController,
+    FindRentalsHttpController,
     OpenApiHttpController,
     RentInstrumentEventController,
   ],
@@ -28,6 +31,7 @@ import { TerminateRentalService } from './terminate-rental/terminate-rental.serv
     SagaDeadlines,
     TerminateRentalService,
     InspectRentalsService,
+    FindRentalsService,
     Clock,
     SchoolCalendar,
   ],

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { z } from 'zod';
+import { rentalQuery } from '../find-rentals/find-rentals.http.controller.js';
 import { sagaQuery } from '../inspect-rentals/inspect-rentals.http.controller.js';
 import { rentInstrumentBody } from '../rent-instrument/rent-instrument.http.controller.js';
 
@@ -16,6 +17,17 @@ export const openApiDocument = {
   },
   paths: {
     '/rentals': {
+      get: {
+        summary:
+          'Rentals that started, ended or were active between two school dates (to exclusive), oldest start first, paged',
+        parameters: Object.entries(z.toJSONSchema(rentalQuery).properties ?? {}).map(([name, schema]) => ({
+          name,
+          in: 'query',
+          required: ['in', 'from', 'to'].includes(name),
+          schema,
+        })),
+        responses: { '200': { description: 'the rentals' }, '400': error },
+      },
       post: {
         summary: 'Rent an instrument: starts the rent-instrument saga',
         parameters: [
