@@ -74,12 +74,13 @@ function readState(): State | undefined {
 
 /**
  * `knative: false` skips building the data plane (for the kafka transport only); `jaegerUi: true`
- * (`npm start`) builds and serves the real Jaeger UI.
+ * (`npm start`) builds and serves the real Jaeger UI; `durable: false` (test runs) starts PostgreSQL
+ * without fsync.
  */
 export async function up(
-  options: { knative?: boolean; jaegerUi?: boolean } = {},
+  options: { knative?: boolean; jaegerUi?: boolean; durable?: boolean } = {},
 ): Promise<{ state: State; startedNow: boolean }> {
-  const { knative: withKnative = true, jaegerUi = false } = options;
+  const { knative: withKnative = true, jaegerUi = false, durable = true } = options;
   if (withKnative) await knative.prepare();
   const running = readState();
   if (running) {
@@ -100,7 +101,7 @@ export async function up(
     }
     if (process.env.DATABASE_URL) state.DATABASE_URL = process.env.DATABASE_URL;
     else {
-      state.started.postgres = await postgres.start({ port: pgPort });
+      state.started.postgres = await postgres.start({ port: pgPort, durable });
       state.DATABASE_URL = state.started.postgres.env.DATABASE_URL as string;
     }
     await startJaeger(state, jaegerUi);
@@ -175,7 +176,8 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       const args = rest[0] === '--' ? rest.slice(1) : rest;
       if (args.length === 0) throw new Error('usage: infra.ts run -- COMMAND [ARGS...]');
-      const { state, startedNow } = await up();
+      // `run` is the test command's wrapper (`npm test`): a throwaway database need not wait on the disk.
+      const { state, startedNow } = await up({ durable: false });
       const env = { ...process.env, ...environment(state) };
       const child = spawn(args[0] as string, args.slice(1), { stdio: 'inherit', env });
       const forward = (signal: NodeJS.Signals) => child.kill(signal);

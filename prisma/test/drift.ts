@@ -2,7 +2,8 @@
 // wasm (getDMMF) and the database is read from pg_catalog. Prisma's own differ needs the schema engine,
 // which cannot be installed here.
 import internals from '@prisma/internals';
-import pg from 'pg';
+import type pg from 'pg';
+import { connect } from './database.js';
 
 type Datamodel = Awaited<ReturnType<typeof internals.getDMMF>>['datamodel'];
 type Model = Datamodel['models'][number];
@@ -46,8 +47,7 @@ const maxIdentifierLength = 63;
 /** Every difference between what `datamodel` declares and what the database at `databaseUrl` holds. */
 export async function findDrift(datamodel: string, databaseUrl: string): Promise<string[]> {
   const expected = await shapeFromSchema(datamodel);
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+  const client = await connect(databaseUrl);
   try {
     return compareShapes(expected, await shapeFromDatabase(client));
   } finally {

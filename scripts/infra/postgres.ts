@@ -11,6 +11,12 @@ import { type Component, log, type Running } from './component.ts';
 
 export interface PostgresOptions {
   port: number;
+  /**
+   * false: no fsync (`fsync=off`, `synchronous_commit=off`), for test runs on a throwaway data directory:
+   * durable writes wait on the disk, which CI shares with the control plane's Go build (every CREATE and
+   * DROP DATABASE ends in a checkpoint). The benchmark and `npm start` stay durable.
+   */
+  durable?: boolean;
 }
 
 function binDir(): string {
@@ -50,7 +56,7 @@ export const postgres: Component<PostgresOptions> = {
     binDir();
   },
 
-  async start({ port }) {
+  async start({ port, durable = true }) {
     const bin = binDir();
     // In the temp dir: the postgres user must reach it, whoever owns the checkout.
     const dir = join(tmpdir(), `soundgood-pg-${port}`);
@@ -62,17 +68,10 @@ export const postgres: Component<PostgresOptions> = {
     run(join(bin, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
     log(`starting PostgreSQL ${this.version} on 127.0.0.1:${port}`);
     const logFile = join(dir, 'postgres.log');
+    const settings = [`-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', '-c max_connections=300'];
+    if (!durable) settings.push('-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off');
     // pg_ctl -w returns once the server accepts connections.
-    run(join(bin, 'pg_ctl'), [
-      '-D',
-      dataDir,
-      '-l',
-      logFile,
-      '-w',
-      '-o',
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300`,
-      'start',
-    ]);
+    run(join(bin, 'pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-o', settings.join(' '), 'start']);
     const pid = Number(readFileSync(pidFile(dataDir), 'utf8').split('\n')[0]);
     return {
       pids: [pid],
