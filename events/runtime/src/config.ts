@@ -39,6 +39,12 @@ const baseShape = {
    */
   KAFKA_CONSUMER_GROUPS: z.enum(['per-subscription', 'per-service']).default('per-subscription'),
   K_SINK: z.url().optional(),
+  /**
+   * A projected ServiceAccount token with the broker's audience, sent to K_SINK as `Authorization:
+   * Bearer` and re-read as the kubelet rotates it (k8s/base/services/*: volume broker-token). Unset
+   * locally, where the data plane runs without OIDC (docs/security.md, Events).
+   */
+  K_SINK_TOKEN_FILE: z.string().min(1).optional(),
   EVENT_MAX_ATTEMPTS: positiveInt(5),
   EVENT_RETRY_BACKOFF_MS: positiveInt(200),
   OUTBOX_POLL_INTERVAL_MS: positiveInt(1000),

@@ -5,7 +5,7 @@ import { type ServiceName, type Subscription, subscriptionsOf } from '@soundgood
 import type { CloudEvent } from 'cloudevents';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { EventingDatabase, SqlExecutor } from './database.js';
-import { InvalidEventError, validateIncoming } from './events.js';
+import { ForeignSourceError, InvalidEventError, validateIncoming } from './events.js';
 import type { Inbox } from './inbox/inbox.js';
 import type { EventingMetrics } from './metrics.js';
 import type { Outbox } from './outbox/outbox.js';
@@ -34,7 +34,8 @@ export interface DispatchResult {
 }
 
 /**
- * Runs the handler of an incoming event exactly once per event: validation against the catalog,
+ * Runs the handler of an incoming event exactly once per event: validation against the catalog
+ * (including that its source is its type's producer: the one check both transports go through),
  * then one transaction holding the inbox record, the handler's writes and its reply. A reply goes
  * through the outbox on Kafka, and back in the HTTP response on Knative (where the broker publishes
  * it), remembered in the inbox for a redelivery.
@@ -90,6 +91,10 @@ export class EventDispatcher {
     } catch (error) {
       const outcome = error instanceof InvalidEventError ? 'invalid' : 'error';
       this.metrics.consumed.inc({ event_type: event.type, outcome });
+      if (error instanceof ForeignSourceError) {
+        this.metrics.refused.inc({ event_type: error.definition.type });
+        this.logger.warn?.(`refused ${event.type} ${event.id}: ${error.message}`, 'EventDispatcher');
+      }
       throw error;
     } finally {
       this.metrics.handleDuration.observe({ event_type: event.type }, (performance.now() - started) / 1000);

@@ -11,9 +11,29 @@ import { currentTraceContext } from './telemetry/tracing.js';
 export class InvalidEventError extends Error {
   constructor(
     message: string,
-    readonly status: 400 | 415 = 400,
+    readonly status: 400 | 403 | 415 = 400,
   ) {
     super(message);
+  }
+}
+
+/**
+ * An event whose `source` is not the catalog's producer of its type: refused before anything is
+ * applied (Knative: 403, not retried, dead-lettered; Kafka: dead-lettered at once), and counted in
+ * `soundgood_events_refused_total`. In a cluster the broker's EventPolicies already refuse a sender
+ * that is not the type's producer (docs/security.md, Events); this check is the one both transports
+ * share, and the only one on Kafka and on the broker's reply path.
+ */
+export class ForeignSourceError extends InvalidEventError {
+  constructor(
+    readonly definition: AnyEvent,
+    readonly claimedSource: string,
+  ) {
+    super(
+      `${definition.type} comes only from its producer ${definition.producer} (source ${definition.source}), ` +
+        `not from source "${claimedSource}"`,
+      403,
+    );
   }
 }
 
@@ -59,7 +79,11 @@ export function createEvent<E extends EventDefinition>(
   });
 }
 
-/** Checks an incoming event against the catalog; returns its definition or throws InvalidEventError. */
+/**
+ * Checks an incoming event against the catalog: a valid CloudEvent, a known type, sent by that type's
+ * producer (its `source`), data matching the type's schema. Returns its definition or throws an
+ * InvalidEventError (a ForeignSourceError for a source that is not the producer's).
+ */
 export function validateIncoming(event: CloudEvent<unknown>): AnyEvent {
   try {
     event.validate();
@@ -72,6 +96,7 @@ export function validateIncoming(event: CloudEvent<unknown>): AnyEvent {
   const definition = findEvent(event.type);
   if (!definition)
     throw new InvalidEventError(`unknown event type "${event.type}": not in the Soundgood event catalog`);
+  if (event.source !== definition.source) throw new ForeignSourceError(definition, event.source);
   const problems = schemaProblems(definition, event.data);
   if (problems)
     throw new InvalidEventError(`data of ${event.type} (id ${event.id}) fails its schema: ${problems}`);

@@ -21,6 +21,7 @@ export { EventingModule } from './eventing.module.js';
 export {
   createEvent,
   type EventOptions,
+  ForeignSourceError,
   fromStructured,
   InvalidEventError,
   PermanentEventError,

@@ -18,6 +18,17 @@ export class EventingMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * Events refused because their `source` is not their type's producer (ForeignSourceError), by type
+   * (a catalog type: unknown types are refused before, as invalid). Also counted as `invalid` above.
+   */
+  readonly refused = new Counter({
+    name: 'soundgood_events_refused_total',
+    help: 'Events refused because their source is not the catalog producer of their type, by type.',
+    labelNames: ['event_type'] as const,
+    registers: [this.registry],
+  });
+
   readonly published = new Counter({
     name: 'soundgood_events_published_total',
     help: 'Events published by the outbox relay, by type.',

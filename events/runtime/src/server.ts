@@ -66,7 +66,9 @@ export class EventingServer extends Server implements CustomTransportStrategy {
         config.EVENT_DELIVERY === 'reliable',
       );
     } else {
-      this.publisher = new KnativePublisher(config.K_SINK as string);
+      this.publisher = new KnativePublisher(config.K_SINK as string, {
+        ...(config.K_SINK_TOKEN_FILE ? { tokenFile: config.K_SINK_TOKEN_FILE } : {}),
+      });
     }
     if (config.EVENT_DELIVERY === 'naive') options.outbox.publishDirectlyWith(this.publisher);
     this.dispatcher = new EventDispatcher(

@@ -235,6 +235,24 @@ describe('kafka transport', () => {
     expect(letter.reason).toMatch(/studentId/);
   });
 
+  it('refuses an event whose source is not its type’s producer: dead-lettered at once with a 403, nothing applied', async () => {
+    const rentalId = randomUUID();
+    const forged = reserve(rentalId).cloneWith({ source: '/evil' }, false);
+    await publisher.publish([forged]);
+    const letter = await waitFor(
+      async () => (await listDeadLetters(kafka, deadLetterTopic)).find((l) => l.id === forged.id),
+      'the dead letter',
+    );
+    expect(letter.code).toBe('403');
+    expect(letter.reason).toBe(
+      `${events.reserveSlot.type} comes only from its producer rentals (source /soundgood/rentals), not from source "/evil"`,
+    );
+    expect(await effects(rentalId)).toBe(0);
+    expect(replies(rentalId)).toHaveLength(0);
+    expect(replies(rentalId, events.slotRejected.type)).toHaveLength(0);
+    expect(await count(url, 'SELECT count(*) AS n FROM "inbox" WHERE "event_id" = $1', forged.id)).toBe(0);
+  });
+
   it('is ready once every subscription has joined its consumer group', async () => {
     const ready = await waitFor(async () => {
       const response = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -251,8 +269,9 @@ describe('kafka transport', () => {
     expect(text).toContain(`soundgood_events_consumed_total{${type},outcome="duplicate",service="students"}`);
     expect(text).toContain(`soundgood_events_consumed_total{${type},outcome="invalid",service="students"}`);
     expect(text).toContain(
-      `soundgood_dead_letters_total{${type},subscription="students-slot-reserve",service="students"} 2`,
+      `soundgood_dead_letters_total{${type},subscription="students-slot-reserve",service="students"} 3`,
     );
+    expect(text).toContain(`soundgood_events_refused_total{${type},service="students"} 1`);
     expect(text).toMatch(/soundgood_outbox_lag_seconds_count\{service="students"\} [1-9]/);
   });
 });

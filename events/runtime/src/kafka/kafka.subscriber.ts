@@ -124,7 +124,12 @@ export class KafkaSubscriber {
       } catch (error) {
         const permanent = error instanceof InvalidEventError || error instanceof PermanentEventError;
         if (permanent || attempt >= this.options.maxAttempts) {
-          await this.deadLetter(subscription, message, permanent ? 400 : 500, describe(error));
+          await this.deadLetter(
+            subscription,
+            message,
+            error instanceof InvalidEventError ? error.status : permanent ? 400 : 500,
+            describe(error),
+          );
           return;
         }
         this.logger.warn?.(
