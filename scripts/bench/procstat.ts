@@ -11,6 +11,8 @@ const ticksPerSecond = 100; // USER_HZ: 100 on every Linux architecture Node run
 export interface ProcessUsage {
   /** Percent of one core; 200 = both cores of a 2-core machine. */
   cpuPercent: number;
+  /** CPU time used over the measurement, user + system, in seconds. */
+  cpuSeconds: number;
   /** Highest resident set size seen, in MiB (summed over the group's processes). */
   rssMiB: number;
   processes: number;
@@ -126,6 +128,7 @@ export class ProcessMeter {
       attributed += ticks;
       processes[name] = {
         cpuPercent: (ticks / ticksPerSecond / seconds) * 100,
+        cpuSeconds: ticks / ticksPerSecond,
         rssMiB: (this.peakRss.get(name) ?? 0) / 2 ** 20,
         processes: pids.size,
       };

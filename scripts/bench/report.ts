@@ -34,7 +34,29 @@ function sections(results: BenchResults, format: Format): string[] {
     heading('Machine'),
     `${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB memory; Node ${machine.node}, ` +
       `Kafka ${machine.kafka} (KRaft, 1 node), PostgreSQL ${machine.postgres}; run ${results.startedAt} -> ${results.finishedAt}` +
-      (results.smoke ? ' (SMOKE: too few sagas for the numbers to mean anything)' : ''),
+      (results.smoke ? ' (SMOKE: too few sagas for the numbers to mean anything)' : '') +
+      (results.quick ? ' (QUICK: the headline figures only)' : ''),
+  );
+
+  out.push(
+    heading('Headline (per configuration: closed loop, and the open loop at 5 sagas/s against the floor)'),
+    table(
+      format,
+      ['config', 'CPU ms/saga (closed)', 'closed sagas/s', 'p50 / p99 at 5/s', 'floor p50', 'p50 / floor'],
+      [...new Set(results.phases.map((p) => p.configuration))].map((name) => {
+        const closed = results.phases.find((p) => p.configuration === name && p.kind === 'closed');
+        const at5 = results.phases.find((p) => p.configuration === name && p.offeredRate === 5);
+        const floorP50 = results.floor?.chain.p50;
+        return [
+          name,
+          closed?.cpuMsPerSaga ? String(closed.cpuMsPerSaga.total) : '-',
+          closed ? String(closed.throughput) : '-',
+          at5 ? pair(at5.latencyMs.p50, at5.latencyMs.p99) : '-',
+          ms(floorP50),
+          at5 && floorP50 ? `${Math.round((at5.latencyMs.p50 / floorP50) * 100) / 100}x` : '-',
+        ];
+      }),
+    ),
   );
 
   out.push(
@@ -140,6 +162,22 @@ function sections(results: BenchResults, format: Format): string[] {
       ]),
     ),
     '(machine busy and other load: % of all cores; other = not any process above, e.g. other jobs on the machine)',
+    heading('CPU per saga (ms of CPU per saga ended, over the phase including its drain)'),
+    table(
+      format,
+      ['config', 'load', 'total', ...groups.filter((g) => g !== 'bench')],
+      results.phases.map((p) => [
+        p.configuration,
+        load(p),
+        p.cpuMsPerSaga ? String(p.cpuMsPerSaga.total) : '-',
+        ...groups
+          .filter((g) => g !== 'bench')
+          .map((g) => {
+            const value = p.cpuMsPerSaga?.byGroup[g];
+            return value === undefined || !p.resources.processes[g]?.processes ? 'n/a' : String(value);
+          }),
+      ]),
+    ),
   );
 
   const floor = results.floor;
@@ -215,7 +253,7 @@ function sections(results: BenchResults, format: Format): string[] {
   }
 
   out.push(
-    heading('Targets (issue 7)'),
+    heading('Targets (issue 13)'),
     table(
       format,
       ['target', 'measured', 'met'],

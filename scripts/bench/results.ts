@@ -44,8 +44,14 @@ export interface PhaseReport {
   stepsMs: Record<string, Summary>;
   /** soundgood_outbox_lag_seconds of all services over the phase (from the histogram buckets). */
   outboxLagMs: { count: number; mean: number; p50: number; p99: number } | null;
+  /**
+   * CPU milliseconds per saga ended (confirmed or rejected) over the phase, load and drain included: the
+   * Soundgood processes, Kafka, the broker's data plane and PostgreSQL (not the load generator), in total
+   * and per group.
+   */
+  cpuMsPerSaga: { total: number; byGroup: Record<string, number> } | null;
   resources: {
-    processes: Record<string, { cpuPercent: number; rssMiB: number; processes: number }>;
+    processes: Record<string, { cpuPercent: number; cpuSeconds: number; rssMiB: number; processes: number }>;
     machine: { cpuPercent: number; otherPercent: number; loadAverage: number[] };
   };
   exhausted?: boolean;
@@ -63,6 +69,8 @@ export interface BenchResults {
   startedAt: string;
   finishedAt: string;
   smoke: boolean;
+  /** The --quick preset: the headline figures only. Absent in results written before it existed. */
+  quick?: boolean;
   options: {
     rates: number[];
     durationS: number;
