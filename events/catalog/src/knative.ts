@@ -1,7 +1,9 @@
 /**
- * Knative Eventing derived from the catalog's `subscriptions`, in the two forms the Kafka broker
- * takes them: the Triggers of the cluster (`k8s/base/eventing/triggers.yaml`, written by
- * `npm run triggers -w @soundgood/event-catalog`), and the data plane's contract, the file the
+ * Knative Eventing derived from the catalog: from its `subscriptions`, in the two forms the Kafka
+ * broker takes them, the Triggers of the cluster (`k8s/base/eventing/triggers.yaml`) and the data
+ * plane's contract; from its producers, the broker's EventPolicies
+ * (`k8s/base/eventing/event-policies.yaml`). Both files are written by
+ * `npm run triggers -w @soundgood/event-catalog`. The contract is the file the
  * broker's receiver and dispatcher read, which in a cluster the Kafka controller writes from the
  * Broker and its Triggers. Locally `scripts/infra/knative.ts` runs the data plane on `knativeContract(...)`.
  *
@@ -14,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
-import { type ServiceName, type Subscription, subscriptions } from './catalog.js';
+import { events, type ServiceName, type Subscription, services, subscriptions } from './catalog.js';
 
 /** What every Trigger (and the Broker, by default) does with an event its subscriber fails. */
 export const delivery = {
@@ -82,6 +84,88 @@ export function triggersYaml(): string {
     '# to the service at /events. Delivery order follows the subscription (catalog.ts says why unordered).',
   ];
   const documents = subscriptions.map((s) => `---\n${stringify(trigger(s))}`);
+  return `${header.join('\n')}\n${documents.join('')}`;
+}
+
+/**
+ * The namespace the application runs in (k8s/base/kustomization.yaml). EventPolicies name their
+ * senders by OIDC subject, a string kustomize does not rewrite, so it is spelled out here (and
+ * k8s/test/eventing.test.ts checks it against the ServiceAccounts as deployed).
+ */
+export const appNamespace = 'soundgood';
+
+/**
+ * The OIDC audience of the broker's ingress, `<group>/<kind>/<namespace>/<name>` lower-cased
+ * (knative/eventing pkg/auth/audience.go GetAudience): what the services' projected token names.
+ */
+export function brokerAudience(namespace: string = appNamespace): string {
+  return `eventing.knative.dev/broker/${namespace}/${broker.name}`.toLowerCase();
+}
+
+/** One entry of an EventPolicy's `from`: an OIDC subject, or an object with an OIDC identity. */
+export type EventPolicySender =
+  | { sub: string }
+  | { ref: { apiVersion: string; kind: string; name: string; namespace?: string } };
+
+/**
+ * Senders that are not Soundgood services, by producer. `from.ref` resolves only objects that
+ * report an OIDC identity in `status.auth` (Knative sources: knative/eventing pkg/auth
+ * resolveSubjectsFromReference); the PingSource of the daily tick does, a Deployment does not.
+ */
+const externalSenders: Readonly<Record<string, EventPolicySender>> = {
+  'school-clock': { ref: { apiVersion: 'sources.knative.dev/v1', kind: 'PingSource', name: 'school-day' } },
+};
+
+/**
+ * The identity a producer sends with: a service posts with its own ServiceAccount's projected token
+ * (subject `system:serviceaccount:<namespace>:<service>`, exact: no `*` suffix pattern).
+ */
+export function senderOf(producer: string): EventPolicySender {
+  if ((services as readonly string[]).includes(producer))
+    return { sub: `system:serviceaccount:${appNamespace}:${producer}` };
+  const external = externalSenders[producer];
+  if (!external)
+    throw new Error(`producer ${producer} has no sender identity: add it to externalSenders in knative.ts`);
+  return external;
+}
+
+/** Every producer of the catalog, in the catalog's order, each once. */
+export function producers(): string[] {
+  return [...new Set(Object.values(events).map((e): string => e.producer))];
+}
+
+/**
+ * The EventPolicy of one producer: to the Broker only (a policy without `to` would apply to every
+ * resource of the namespace, the dead-letter KafkaSink too), from the producer's identity, and only
+ * its own types, each with its own source. The broker ingress answers 401 without a valid token for
+ * its audience and 403 when no policy both names the token's subject and passes the event through
+ * its filters (eventing-kafka-broker data-plane receiver AuthVerifierImpl at knative-v1.23.0).
+ * `filters` are ANDed, so one `any` holds the alternatives.
+ */
+export function eventPolicy(producer: string) {
+  const produced = Object.values(events).filter((e) => e.producer === producer);
+  if (produced.length === 0) throw new Error(`${producer} produces no event type`);
+  return {
+    apiVersion: 'eventing.knative.dev/v1alpha1',
+    kind: 'EventPolicy',
+    metadata: { name: `events-from-${producer}` },
+    spec: {
+      to: [{ ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: broker.name } }],
+      from: [senderOf(producer)],
+      filters: [{ any: produced.map((e) => ({ exact: { type: e.type, source: e.source } })) }],
+    },
+  };
+}
+
+/** `k8s/base/eventing/event-policies.yaml`: one EventPolicy per producer. */
+export function eventPoliciesYaml(): string {
+  const header = [
+    "# Generated from events/catalog/src/catalog.ts (each type's producer and source) by",
+    '# events/catalog/src/knative.ts:  npm run triggers -w @soundgood/event-catalog',
+    "# Do not edit. One EventPolicy per producer: the Broker accepts a type only from its producer's",
+    '# OIDC identity, with its catalog source (Knative authentication-oidc; docs/security.md, Events).',
+  ];
+  const documents = producers().map((p) => `---\n${stringify(eventPolicy(p))}`);
   return `${header.join('\n')}\n${documents.join('')}`;
 }
 

@@ -1,7 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { subscriptions } from '../src/catalog.js';
-import { delivery, ingressPaths, isoDurationMs, knativeContract, triggersYaml } from '../src/knative.js';
+import { parseAllDocuments } from 'yaml';
+import { events, subscriptions } from '../src/catalog.js';
+import {
+  appNamespace,
+  broker,
+  brokerAudience,
+  delivery,
+  type EventPolicySender,
+  eventPoliciesYaml,
+  ingressPaths,
+  isoDurationMs,
+  knativeContract,
+  producers,
+  senderOf,
+  triggersYaml,
+} from '../src/knative.js';
 
 const contract = knativeContract({
   generation: 7,
@@ -73,5 +87,107 @@ describe('Knative derived from the catalog', () => {
     expect(b.egresses.every((e) => e.consumerGroup.startsWith('knative-trigger-e2e-1234-'))).toBe(true);
     expect(b.egresses.every((e) => e.deliveryOrder === 'ORDERED')).toBe(true);
     expect(b.uid).not.toBe(brokerResource.uid);
+  });
+});
+
+/** A policy as parsed from the committed YAML, and what its filters let through (ANDed; any/exact only). */
+interface Policy {
+  metadata: { name: string };
+  spec: {
+    to: { ref: { apiVersion: string; kind: string; name: string } }[];
+    from: EventPolicySender[];
+    filters: Filter[];
+  };
+}
+type Filter = { any?: Filter[]; all?: Filter[]; exact?: Record<string, string> };
+const passes = (f: Filter, ce: Record<string, string>): boolean =>
+  (f.exact === undefined || Object.entries(f.exact).every(([k, v]) => ce[k] === v)) &&
+  (f.any === undefined || f.any.some((g) => passes(g, ce))) &&
+  (f.all === undefined || f.all.every((g) => passes(g, ce))) &&
+  Object.keys(f).every((k) => ['any', 'all', 'exact'].includes(k));
+const allows = (p: Policy, sender: EventPolicySender, ce: Record<string, string>) =>
+  p.spec.from.some((f) => JSON.stringify(f) === JSON.stringify(sender)) &&
+  p.spec.filters.every((f) => passes(f, ce));
+
+/**
+ * What is wrong with a set of policies against the catalog, both ways: a (producer, type) pair not
+ * allowed by exactly one policy; a type allowed to another sender, or under another source.
+ */
+function policyProblems(policies: Policy[]): string[] {
+  const all = Object.values(events);
+  const problems: string[] = [];
+  const others = [
+    ...producers().map(senderOf),
+    { sub: `system:serviceaccount:${appNamespace}:notifications` },
+  ];
+  const same = (a: EventPolicySender, b: EventPolicySender) => JSON.stringify(a) === JSON.stringify(b);
+  for (const e of all) {
+    const own = senderOf(e.producer);
+    const by = policies.filter((p) => allows(p, own, { type: e.type, source: e.source }));
+    if (by.length !== 1) problems.push(`${e.type} from ${e.producer} is allowed by ${by.length} policies`);
+    if (policies.some((p) => allows(p, own, { type: e.type, source: '/evil' })))
+      problems.push(`${e.type} is allowed under source /evil`);
+    for (const sender of others.filter((o) => !same(o, own)))
+      for (const source of new Set(all.map((o) => o.source)))
+        for (const p of policies.filter((q) => allows(q, sender, { type: e.type, source })))
+          problems.push(
+            `${p.metadata.name} allows ${e.type} (source ${source}) from ${JSON.stringify(sender)}`,
+          );
+  }
+  return problems;
+}
+
+describe('EventPolicies derived from the catalog’s producers', () => {
+  const committed = readFileSync(
+    new URL('../../../k8s/base/eventing/event-policies.yaml', import.meta.url),
+    'utf8',
+  );
+  const policies = parseAllDocuments(committed).map((d) => d.toJS() as Policy);
+
+  it('matches the committed EventPolicies (npm run triggers -w @soundgood/event-catalog)', () => {
+    expect(committed).toBe(eventPoliciesYaml());
+  });
+
+  it('applies every policy to the Broker only, never to the whole namespace', () => {
+    for (const p of policies)
+      expect(p.spec.to, p.metadata.name).toEqual([
+        { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: broker.name } },
+      ]);
+  });
+
+  it('allows every type from its producer by exactly one policy, and no type from anyone else or under another source', () => {
+    expect(policyProblems(policies)).toEqual([]);
+  });
+
+  it('names each service by its ServiceAccount’s OIDC subject, and the broker by Knative’s audience', () => {
+    expect(senderOf('rentals')).toEqual({ sub: 'system:serviceaccount:soundgood:rentals' });
+    expect(brokerAudience()).toBe('eventing.knative.dev/broker/soundgood/default');
+    expect(() => senderOf('nobody')).toThrow(/nobody has no sender identity/);
+    // notifications produces nothing: no policy lets it send.
+    expect(policies.map((p) => p.metadata.name)).not.toContain('events-from-notifications');
+  });
+
+  it('reports a type allowed to a second sender, a type left out, a duplicate policy and a filter without source', () => {
+    const reserve = events.reserveSlot;
+    const students = { sub: `system:serviceaccount:${appNamespace}:students` };
+    const widened = structuredClone(policies);
+    widened.find((p) => p.metadata.name === 'events-from-rentals')?.spec.from.push(students);
+    expect(policyProblems(widened)).toContain(
+      `events-from-rentals allows ${reserve.type} (source /soundgood/rentals) from ${JSON.stringify(students)}`,
+    );
+
+    const narrowed = structuredClone(policies);
+    const rentals = narrowed.find((p) => p.metadata.name === 'events-from-rentals') as Policy;
+    rentals.spec.filters = [{ any: rentals.spec.filters[0]?.any?.slice(1) ?? [] }];
+    expect(policyProblems(narrowed)).toEqual([`${reserve.type} from rentals is allowed by 0 policies`]);
+
+    expect(policyProblems([...policies, policies[0] as Policy])).toContain(
+      `${reserve.type} from rentals is allowed by 2 policies`,
+    );
+
+    const sourceless = structuredClone(policies);
+    const first = sourceless[0]?.spec.filters[0]?.any?.[0];
+    if (first?.exact) delete first.exact.source;
+    expect(policyProblems(sourceless)).toContain(`${reserve.type} is allowed under source /evil`);
   });
 });

@@ -1,3 +1,14 @@
+export {
+  AnyRole,
+  CurrentPrincipal,
+  ensureActsFor,
+  OwnerOrStaff,
+  Public,
+  Roles,
+  StudentOrStaff,
+} from './auth/access.js';
+export type { Principal, Role } from './auth/principal.js';
+export { RateLimited } from './auth/rate-limit.js';
 export { runService, type ServiceOptions } from './bootstrap.js';
 export {
   type BaseConfig,
