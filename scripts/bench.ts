@@ -320,6 +320,7 @@ async function runConfiguration(
     await observer.start();
     const context: LoadContext = {
       rentalsUrl: stack.services.rentals.url,
+      headers: stack.staffHeaders,
       observer,
       drainMs: options.drainMs,
     };
@@ -418,7 +419,9 @@ async function settle(stack: Stack): Promise<number> {
   const deadline = performance.now() + options.drainMs;
   let inFlight = 0;
   for (;;) {
-    const response = await fetch(`${stack.services.rentals.url}/sagas?status=in-flight&limit=500`);
+    const response = await fetch(`${stack.services.rentals.url}/sagas?status=in-flight&limit=500`, {
+      headers: stack.staffHeaders,
+    });
     inFlight = response.ok ? ((await response.json()) as unknown[]).length : -1;
     if (inFlight === 0 || performance.now() > deadline) break;
     await sleep(250);

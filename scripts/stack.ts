@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { type DevIssuer, startDevIssuer } from '../events/runtime/dist/auth/dev-issuer.js';
 
 export const serviceNames = ['rentals', 'students', 'inventory', 'billing', 'notifications'] as const;
 export type ServiceName = (typeof serviceNames)[number];
@@ -116,4 +117,24 @@ export function kafkaEnvironment(
  */
 export function knativeEnvironment(databaseUrl: string, sink: string): Record<string, string> {
   return { DATABASE_URL: databaseUrl, EVENT_TRANSPORT: 'knative', K_SINK: sink, LOG_LEVEL: 'warn' };
+}
+
+export interface StackIssuer {
+  issuer: DevIssuer;
+  /** What every service of the stack needs to accept the issuer's tokens. */
+  env: Record<string, string>;
+  /** `Authorization: Bearer <staff token>`, for the stack's own calls (seeding, checks). */
+  staff: Record<string, string>;
+}
+
+/**
+ * The development OIDC issuer a local stack trusts (events/runtime/src/auth/dev-issuer.ts): on a
+ * free port unless `port` is given; `keyFile` keeps its key, so printed tokens survive a restart.
+ */
+export async function startStackIssuer(
+  options: { port?: number; keyFile?: string; tokenLifetimeS?: number } = {},
+): Promise<StackIssuer> {
+  const issuer = await startDevIssuer(options);
+  const staffToken = await issuer.staff({ expiresIn: options.tokenLifetimeS ?? 24 * 3600 });
+  return { issuer, env: { ...issuer.env }, staff: { authorization: `Bearer ${staffToken}` } };
 }

@@ -14,7 +14,14 @@ import type { Running } from './infra/component.ts';
 import { jaegerUi } from './infra/jaeger.ts';
 import { knative, startBroker } from './infra/knative.ts';
 import { down, up } from './infra.ts';
-import { describeService, type ServiceProcess, serviceNames, startService, stopService } from './stack.ts';
+import {
+  describeService,
+  type ServiceProcess,
+  serviceNames,
+  startService,
+  startStackIssuer,
+  stopService,
+} from './stack.ts';
 
 interface Seed {
   students: { id: string; name: string; email: string; paymentMethod: string }[];
@@ -30,6 +37,19 @@ if (transport !== 'knative' && transport !== 'kafka') {
   process.exit(2);
 }
 const brokerPort = Number(process.env.SOUNDGOOD_BROKER_PORT ?? 18080);
+// The development OIDC issuer (docs/security.md): its key is kept, so printed tokens survive a restart.
+const issuerPort = Number(process.env.SOUNDGOOD_ISSUER_PORT ?? 7300);
+const tokenLifetimeS = 12 * 3600;
+const auth = await startStackIssuer({
+  port: issuerPort,
+  keyFile: join(import.meta.dirname, '..', '.cache', 'dev-issuer', 'key.json'),
+  tokenLifetimeS,
+}).catch((error: Error) => {
+  console.error(
+    `start: the development issuer cannot listen on :${issuerPort} (${error.message}); set SOUNDGOOD_ISSUER_PORT`,
+  );
+  process.exit(1);
+});
 
 // The Jaeger UI is built (once) for people to look at; the tests read traces from the query API only.
 const { state, startedNow } = await up({ knative: transport === 'knative', jaegerUi: true });
@@ -61,16 +81,19 @@ for (const [i, name] of serviceNames.entries()) {
   services[name] = describeService(name, port(name), 9464 + i, {
     DATABASE_URL: databaseUrl,
     ...transportEnv,
+    ...auth.env,
     // Every span to the platform's Jaeger (OTLP/HTTP): `npm run trace` and the UI read it there.
     ...(state.JAEGER_OTLP_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: state.JAEGER_OTLP_ENDPOINT } : {}),
   });
 }
 
 let stopping = false;
+let seedData: Seed = { students: [], instruments: [] };
 async function stop(code: number): Promise<never> {
   stopping = true;
   await Promise.all(serviceNames.map((name) => stopService(services[name])));
   if (broker) await knative.stop(broker);
+  await auth.issuer.close();
   if (startedNow) await down(state);
   process.exit(code);
 }
@@ -86,7 +109,8 @@ try {
       }
     });
   }
-  await seed(JSON.parse(readFileSync(new URL('./seed.json', import.meta.url), 'utf8')) as Seed);
+  seedData = JSON.parse(readFileSync(new URL('./seed.json', import.meta.url), 'utf8')) as Seed;
+  await seed(seedData);
 } catch (error) {
   console.error(`start: ${(error as Error).message}`);
   await stop(1);
@@ -106,10 +130,31 @@ ${serviceNames.map((name) => `  ${name.padEnd(13)} ${services[name].url}   metri
         }`
       : ''
   }
-Rent an instrument:
-  curl -si -X POST ${services.rentals.url}/rentals -H 'content-type: application/json' \\
+  ${'issuer'.padEnd(13)} ${auth.issuer.issuer}   ${auth.issuer.issuer}/.well-known/openid-configuration
+
+Bearer tokens (valid ${tokenLifetimeS / 3600} h; the issuer's key is kept in .cache/dev-issuer/):
+${(
+  await Promise.all(
+    seedData.students.map(
+      async (student) =>
+        `  export TOKEN_${tokenName(student.name)}=${await auth.issuer.student(student.id, { expiresIn: tokenLifetimeS })}`,
+    ),
+  )
+).join('\n')}
+  export TOKEN_STAFF=${auth.staff.authorization?.replace('Bearer ', '')}
+
+Rent an instrument as Ada:
+  curl -si -X POST ${services.rentals.url}/rentals -H "authorization: Bearer $TOKEN_ADA" -H 'content-type: application/json' \\
     -d '{"studentId":"8f5b1c2e-1d3a-4e5f-9a7b-0c1d2e3f4a01","instrumentId":"3c2d1e0f-5a6b-4c7d-8e9f-0a1b2c3d4e01","months":3}'
 `);
+
+/** `Björn Ek` -> BJORN: a shell variable's name for a student's token. */
+function tokenName(name: string): string {
+  return (name.split(' ')[0] ?? name)
+    .normalize('NFD')
+    .replace(/[^A-Za-z]/g, '')
+    .toUpperCase();
+}
 
 /** What the running Jaeger serves (one started earlier by `node scripts/infra.ts up` has no UI). */
 async function servesJaegerUi(queryUrl: string): Promise<boolean> {
@@ -125,7 +170,7 @@ async function seed(data: Seed): Promise<void> {
   const put = async (service: ServiceProcess, method: string, path: string, body: unknown) => {
     const response = await fetch(`${service.url}${path}`, {
       method,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth.staff },
       body: JSON.stringify(body),
     });
     if (response.status >= 400 && response.status !== 409) {

@@ -106,6 +106,8 @@ export class SagaObserver {
 
 export interface LoadContext {
   rentalsUrl: string;
+  /** Sent with each request: a staff token's Authorization header. */
+  headers: Record<string, string>;
   observer: SagaObserver;
   /** How long after the last request a saga may take before it counts as INCOMPLETE. */
   drainMs: number;
@@ -117,7 +119,7 @@ async function runSaga(context: LoadContext, pair: Pair, intendedAt: number, giv
   try {
     const response = await fetch(`${context.rentalsUrl}/rentals`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...context.headers },
       body: JSON.stringify({ ...pair, months: 3 }),
     });
     const body = (await response.json()) as { id?: string };

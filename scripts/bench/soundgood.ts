@@ -19,6 +19,7 @@ import {
   type ServiceProcess,
   serviceNames,
   startService,
+  startStackIssuer,
   stopService,
 } from '../stack.ts';
 
@@ -56,6 +57,8 @@ export async function startSoundgood(options: {
   const deadLetterTopic = `bench.${run}.${configuration.name}.dead-letters`;
   const ports = {} as Record<ServiceName, number>;
   for (const name of serviceNames) ports[name] = await freePort();
+  // The services accept this issuer's tokens; the load runs as staff, without a rate limit.
+  const auth = await startStackIssuer();
 
   // On knative the events travel on the broker's topic, written by its receiver and dispatcher.
   let broker: Running | undefined;
@@ -85,6 +88,8 @@ export async function startSoundgood(options: {
     databases[name] = await prepareServiceDatabase(serverUrl, name, `${prefix}_${name}`);
     services[name] = describeService(name, ports[name], await freePort(), {
       ...transportEnvironment(databases[name]),
+      ...auth.env,
+      RATE_LIMIT: '1000000',
       ...configuration.env,
       ...(configuration.inspect ? { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPorts[name]}` } : {}),
     });
@@ -94,13 +99,14 @@ export async function startSoundgood(options: {
   } catch (error) {
     await Promise.all(serviceNames.map((name) => stopService(services[name], 'SIGKILL')));
     if (broker) await knative.stop(broker);
+    await auth.issuer.close();
     throw error;
   }
 
   const post = async (service: ServiceName, method: string, path: string, body: unknown) => {
     const response = await fetch(`${services[service].url}${path}`, {
       method,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth.staff },
       body: JSON.stringify(body),
     });
     const text = await response.text();
@@ -115,6 +121,8 @@ export async function startSoundgood(options: {
     inspectorPorts,
     topic,
     services,
+    /** `Authorization` of a staff member, for the load's and the checks' requests. */
+    staffHeaders: auth.staff,
     databases,
     post,
 
@@ -188,6 +196,7 @@ export async function startSoundgood(options: {
       // Killed: a graceful stop takes seconds per service and nothing here needs it.
       await Promise.all(serviceNames.map((name) => stopService(services[name], 'SIGKILL')));
       if (broker) await knative.stop(broker);
+      await auth.issuer.close();
       const admin = new pg.Client({ connectionString: serverUrl });
       await admin.connect();
       try {

@@ -11,7 +11,7 @@ import { NestFactory } from '@nestjs/core';
 import type { ServiceName } from '@soundgood/event-catalog';
 import express from 'express';
 import { type Observable, throwError } from 'rxjs';
-import type { BaseConfig } from './config.js';
+import { type BaseConfig, ConfigError } from './config.js';
 import type { EventingDatabase } from './database.js';
 import { EventingModule } from './eventing.module.js';
 import { knativeReceiver } from './knative/knative.receiver.js';
@@ -46,6 +46,11 @@ class PassThroughRpcErrors implements RpcExceptionFilter<unknown> {
  */
 export async function runService(options: ServiceOptions): Promise<INestApplication> {
   const { config, service } = options;
+  if (!config.OIDC_ISSUER || !config.OIDC_AUDIENCE) {
+    throw new ConfigError(
+      'invalid configuration:\n  OIDC_ISSUER and OIDC_AUDIENCE: required: the HTTP API accepts only bearer tokens of that issuer (docs/security.md)',
+    );
+  }
   const logger = new TracingLogger(service, {
     json: true,
     logLevels: levels.slice(0, levelIndex[config.LOG_LEVEL] + 1),

@@ -1,5 +1,9 @@
 import { type DynamicModule, Logger, Module, type Type } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import type { ServiceName } from '@soundgood/event-catalog';
+import { AuthGuard } from './auth/auth.guard.js';
+import { TokenVerifier } from './auth/token-verifier.js';
 import type { BaseConfig } from './config.js';
 import { EVENTING_DATABASE, type EventingDatabase } from './database.js';
 import { HealthController } from './health/health.controller.js';
@@ -16,16 +20,26 @@ export interface EventingModuleOptions {
   database: Type<EventingDatabase>;
 }
 
-/** Global: the service's modules inject CONFIG, their database class, Outbox and EventingMetrics. */
+/**
+ * Global: the service's modules inject CONFIG, their database class, Outbox and EventingMetrics.
+ * Every HTTP route passes the AuthGuard (bearer tokens, access rules: src/auth/access.ts).
+ */
 @Module({})
 export class EventingModule {
   static forRoot(options: EventingModuleOptions): DynamicModule {
     return {
       module: EventingModule,
       global: true,
+      imports: [
+        ThrottlerModule.forRoot({
+          throttlers: [{ ttl: options.config.RATE_LIMIT_WINDOW, limit: options.config.RATE_LIMIT }],
+        }),
+      ],
       controllers: [HealthController],
       providers: [
         { provide: CONFIG, useValue: options.config },
+        { provide: TokenVerifier, useValue: new TokenVerifier(options.config) },
+        { provide: APP_GUARD, useClass: AuthGuard },
         options.database,
         { provide: EVENTING_DATABASE, useExisting: options.database },
         { provide: EventingMetrics, useValue: new EventingMetrics(options.service) },

@@ -140,4 +140,12 @@ export async function createTopics(kafka: Kafka, topics: string[], partitions = 
   }
 }
 
+export {
+  DEV_AUDIENCE,
+  type DevIssuer,
+  type DevIssuerOptions,
+  type MintOptions,
+  STAFF_SUBJECT,
+  startDevIssuer,
+} from './auth/dev-issuer.js';
 export { startTestService, type TestService } from './test-service.js';

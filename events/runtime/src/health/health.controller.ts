@@ -6,10 +6,12 @@ import {
   type OnModuleDestroy,
   ServiceUnavailableException,
 } from '@nestjs/common';
+import { Public } from '../auth/access.js';
 import { EVENTING_DATABASE, type EventingDatabase } from '../database.js';
 import { EventingServer } from '../server.js';
 
 /** Liveness and readiness; readiness fails as soon as shutdown starts, so traffic drains first. */
+@Public()
 @Controller()
 export class HealthController implements OnModuleDestroy {
   private shuttingDown = false;

@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Roles, StudentOrStaff } from '@soundgood/eventing';
 import { z } from 'zod';
 import type { Charge, Refund } from '../generated/prisma/client.js';
 import { type AccountView, FindPaymentsService } from './find-payments.service.js';
@@ -28,16 +29,19 @@ export class FindPaymentsHttpController {
   constructor(private readonly service: FindPaymentsService) {}
 
   @Get('accounts/:studentId')
+  @StudentOrStaff('studentId')
   account(@Param({ schema: accountPath }) { studentId }: z.infer<typeof accountPath>): Promise<AccountView> {
     return this.service.account(studentId);
   }
 
   @Get('charges')
+  @Roles('staff')
   charges(@Query({ schema: paymentQuery }) query: PaymentQuery): Promise<Charge[]> {
     return this.service.charges(query);
   }
 
   @Get('refunds')
+  @Roles('staff')
   refunds(@Query({ schema: paymentQuery }) query: PaymentQuery): Promise<Refund[]> {
     return this.service.refunds(query);
   }

@@ -1,4 +1,5 @@
 import { Body, Controller, Param, Put, Res } from '@nestjs/common';
+import { Roles } from '@soundgood/eventing';
 import { z } from 'zod';
 import type { PaymentAccount } from '../generated/prisma/client.js';
 import { SetPaymentAccountService } from './set-payment-account.service.js';
@@ -14,6 +15,7 @@ export class SetPaymentAccountHttpController {
 
   /** 201 when the account is new, 200 when its payment method changed. */
   @Put(':studentId')
+  @Roles('staff')
   async set(
     @Param({ schema: accountPath }) { studentId }: z.infer<typeof accountPath>,
     @Body({ schema: accountBody }) { paymentMethod }: z.infer<typeof accountBody>,

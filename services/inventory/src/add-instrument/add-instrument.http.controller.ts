@@ -1,4 +1,5 @@
 import { Body, Controller, Post } from '@nestjs/common';
+import { Roles } from '@soundgood/eventing';
 import { z } from 'zod';
 import type { InstrumentView } from '../find-instruments/find-instruments.service.js';
 import { AddInstrumentService } from './add-instrument.service.js';
@@ -16,6 +17,7 @@ export class AddInstrumentHttpController {
   constructor(private readonly service: AddInstrumentService) {}
 
   @Post()
+  @Roles('staff')
   add(@Body({ schema: addInstrumentBody }) body: z.infer<typeof addInstrumentBody>): Promise<InstrumentView> {
     return this.service.add(body);
   }

@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { AnyRole } from '@soundgood/eventing';
 import { z } from 'zod';
 import { FindInstrumentsService, type InstrumentView } from './find-instruments.service.js';
 
@@ -16,6 +17,7 @@ export class FindInstrumentsHttpController {
   constructor(private readonly service: FindInstrumentsService) {}
 
   @Get()
+  @AnyRole()
   list(
     @Query({ schema: instrumentQuery }) filter: z.infer<typeof instrumentQuery>,
   ): Promise<InstrumentView[]> {
@@ -23,6 +25,7 @@ export class FindInstrumentsHttpController {
   }
 
   @Get(':id')
+  @AnyRole()
   get(@Param({ schema: instrumentPath }) { id }: z.infer<typeof instrumentPath>): Promise<InstrumentView> {
     return this.service.get(id);
   }

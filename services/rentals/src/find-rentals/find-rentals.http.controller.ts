@@ -1,4 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
+import { Roles } from '@soundgood/eventing';
 import { z } from 'zod';
 import { FindRentalsService, type RentalSummary, rentalPeriods } from './find-rentals.service.js';
 
@@ -21,6 +22,7 @@ export class FindRentalsHttpController {
   constructor(private readonly service: FindRentalsService) {}
 
   @Get('rentals')
+  @Roles('staff')
   rentals(@Query({ schema: rentalQuery }) query: z.infer<typeof rentalQuery>): Promise<RentalSummary[]> {
     return this.service.find(query.in, { from: query.from, to: query.to }, query.limit, query.offset);
   }

@@ -1,4 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
+import { Public } from '@soundgood/eventing';
 import { z } from 'zod';
 import { rentalQuery } from '../find-rentals/find-rentals.http.controller.js';
 import { sagaQuery } from '../inspect-rentals/inspect-rentals.http.controller.js';
@@ -97,6 +98,7 @@ export const openApiDocument = {
 @Controller()
 export class OpenApiHttpController {
   @Get('openapi.json')
+  @Public()
   document() {
     return openApiDocument;
   }

@@ -1,4 +1,5 @@
 import { BadRequestException, Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { RateLimited, StudentOrStaff } from '@soundgood/eventing';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { RentInstrumentService } from './rent-instrument.service.js';
@@ -15,6 +16,8 @@ export class RentInstrumentHttpController {
 
   /** 202: the rental is PENDING while its saga runs; poll the Location. */
   @Post()
+  @StudentOrStaff('studentId')
+  @RateLimited()
   @HttpCode(202)
   async rent(
     @Body({ schema: rentInstrumentBody }) body: z.infer<typeof rentInstrumentBody>,

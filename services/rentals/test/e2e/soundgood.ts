@@ -23,6 +23,7 @@ import {
   type ServiceProcess,
   serviceNames,
   startService,
+  startStackIssuer,
   stopService,
 } from '../../../../scripts/stack.ts';
 
@@ -58,6 +59,8 @@ export async function startSoundgood(
   const kafka = testKafka(brokers);
   const ports = {} as Record<ServiceName, number>;
   for (const name of serviceNames) ports[name] = await freePort();
+  // The services accept this issuer's tokens; `call` sends a staff token unless given another.
+  const auth = await startStackIssuer();
 
   // The topic the services' events travel on: the broker's, or the kafka transport's own.
   let topic = `e2e.${run}.events`;
@@ -94,6 +97,9 @@ export async function startSoundgood(
       SAGA_STEP_TIMEOUT_MS: '8000',
       SAGA_SWEEP_INTERVAL_MS: '200',
       SAGA_COMPENSATION_MAX_ATTEMPTS: '15',
+      ...auth.env,
+      // Load tests rent far more than a person would, all as staff.
+      RATE_LIMIT: '100000',
       ...common,
       ...overrides[name],
     });
@@ -104,13 +110,14 @@ export async function startSoundgood(
     // The suite's afterAll has no stack to close yet: stop what did start, so nothing outlives the run.
     await Promise.all(serviceNames.map((name) => stopService(services[name])));
     if (broker) await knative.stop(broker);
+    await auth.issuer.close();
     throw error;
   }
 
   const call = async (service: ServiceName, method: string, path: string, body?: unknown, headers = {}) => {
     const response = await fetch(`${services[service].url}${path}`, {
       method,
-      headers: { 'content-type': 'application/json', ...headers },
+      headers: { 'content-type': 'application/json', ...auth.staff, ...headers },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
@@ -135,6 +142,10 @@ export async function startSoundgood(
     deadLetterTopic,
     services,
     databases,
+    /** The issuer the services trust: `issuer.student(id)` mints a student's token. */
+    issuer: auth.issuer,
+    /** `Authorization` of a staff member, for direct fetches. */
+    staffHeaders: auth.staff,
     call,
     query,
 
@@ -260,6 +271,7 @@ export async function startSoundgood(
     async close(): Promise<void> {
       await Promise.all(serviceNames.map((name) => stopService(services[name])));
       if (broker) await knative.stop(broker);
+      await auth.issuer.close();
       const admin = new pg.Client({ connectionString: serverUrl });
       await admin.connect();
       for (const name of serviceNames)

@@ -1,4 +1,5 @@
 import { Body, Controller, Post } from '@nestjs/common';
+import { Roles } from '@soundgood/eventing';
 import { z } from 'zod';
 import type { StudentView } from '../find-students/find-students.service.js';
 import { RegisterStudentService } from './register-student.service.js';
@@ -14,6 +15,7 @@ export class RegisterStudentHttpController {
   constructor(private readonly service: RegisterStudentService) {}
 
   @Post()
+  @Roles('staff')
   register(
     @Body({ schema: registerStudentBody }) body: z.infer<typeof registerStudentBody>,
   ): Promise<StudentView> {
