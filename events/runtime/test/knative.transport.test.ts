@@ -46,6 +46,7 @@ let broker: Awaited<ReturnType<typeof startBroker>>;
 let database: Awaited<ReturnType<typeof fixtureDatabase>>;
 let app: INestApplication;
 let url: string;
+let metricsUrl: string;
 
 beforeAll(async () => {
   recorder = createServer((req, res) => {
@@ -76,6 +77,7 @@ beforeAll(async () => {
   });
   app = started.app;
   url = `http://127.0.0.1:${started.port}/events`;
+  metricsUrl = `http://127.0.0.1:${started.metricsPort}/metrics`;
   broker = await startBroker({
     kafkaBrokers: brokers,
     namespace,
@@ -215,6 +217,37 @@ describe('knative transport through the real broker', () => {
     expect(letter.reason).toMatch(/rentalId/);
   });
 
+  it('refuses an event whose source is not its type’s producer with 403: not retried, dead-lettered, nothing applied, counted', async () => {
+    // Locally the ingress runs without OIDC and accepts any sender (in a cluster the broker's
+    // EventPolicies refuse it first): the service's own check is what stops it here.
+    const event = reserve();
+    const rentalId = (event.data as { rentalId: string }).rentalId;
+    const forged = event.cloneWith({ source: '/evil' }, false);
+    const refused = async () => {
+      const text = await (await fetch(metricsUrl)).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith(`soundgood_events_refused_total{event_type="${events.reserveSlot.type}"`));
+      return Number(line?.split(' ').pop() ?? 0);
+    };
+    const before = await refused();
+    await toIngress(forged);
+    const letter = await deadLetter(forged.id);
+    expect(letter.code).toBe('403');
+    expect(letter.destination).toBe(url);
+    expect(letter.reason).toContain(
+      'comes only from its producer rentals (source /soundgood/rentals), not from source \\"/evil\\"',
+    );
+    // 403 is not one of the codes the dispatcher retries (404, 408, 409, 429, 5xx): one attempt only.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await refused()).toBe(before + 1);
+    expect(await effects(rentalId)).toBe(0);
+    expect(
+      await count(database.url, 'SELECT count(*) AS n FROM "inbox" WHERE "event_id" = $1', forged.id),
+    ).toBe(0);
+    expect(deliveries.filter((d) => d.event.partitionkey === rentalId)).toHaveLength(0);
+  });
+
   it('counts a 200 answer whose body is not a CloudEvent as a failure: dead-lettered, not retried', async () => {
     // The HTTP exchange succeeded, so nothing is retried; decoding the reply fails, and a failed
     // reply goes to the dead-letter sink (dispatcher BaseResponseHandler.handle at knative-v1.23.0),
@@ -300,6 +333,26 @@ describe('knative transport: the service side of a delivery', () => {
       () => postEvent(url, rejected()),
       400,
       /students does not consume events of type dev\.soundgood\.students\.slot\.rejected\.v1/,
+    ],
+    [
+      'an event whose source is not its type’s producer (a forged slot.reserve)',
+      () => postEvent(url, reserve().cloneWith({ source: '/evil' }, false)),
+      403,
+      /dev\.soundgood\.students\.slot\.reserve\.v1 comes only from its producer rentals \(source \/soundgood\/rentals\), not from source "\/evil"/,
+    ],
+    [
+      'a reply-shaped fact from another producer’s source (slot.release claimed by students)',
+      () =>
+        postEvent(
+          url,
+          createEvent(
+            events.releaseSlot,
+            { rentalId: randomUUID(), studentId: randomUUID() },
+            { partitionKey: 'x' },
+          ).cloneWith({ source: events.slotReleased.source }, false),
+        ),
+      403,
+      /comes only from its producer rentals/,
     ],
     [
       'data failing its schema',
