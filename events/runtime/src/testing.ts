@@ -141,10 +141,13 @@ export async function createTopics(kafka: Kafka, topics: string[], partitions = 
 }
 
 export {
+  authProblems,
   DEV_AUDIENCE,
   type DevIssuer,
   type DevIssuerOptions,
   type MintOptions,
+  type RejectedToken,
+  rejectedTokens,
   STAFF_SUBJECT,
   startDevIssuer,
 } from './auth/dev-issuer.js';

@@ -139,3 +139,59 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/** A token a service must refuse with 401, and the reason its answer must name. */
+export interface RejectedToken {
+  what: string;
+  /** null: no Authorization header at all. */
+  token: string | null;
+  reason: RegExp;
+}
+
+/** Every kind of bad token, each claiming staff (which any route would otherwise let in). */
+export async function rejectedTokens(issuer: DevIssuer): Promise<RejectedToken[]> {
+  const staff = (options: MintOptions) => issuer.mint(STAFF_SUBJECT, ['staff'], options);
+  return [
+    { what: 'no token', token: null, reason: /bearer token is required/ },
+    { what: 'expired', token: await staff({ expiresIn: -3600 }), reason: /expired/ },
+    { what: 'not yet valid', token: await staff({ notBefore: 3600 }), reason: /not valid yet/ },
+    { what: 'wrong audience', token: await staff({ audience: 'another-api' }), reason: /audience/ },
+    { what: 'wrong issuer', token: await staff({ issuer: 'https://evil.example' }), reason: /issuer/ },
+    { what: 'alg none', token: issuer.unsigned(), reason: /algorithm/ },
+    { what: 'unknown key', token: await staff({ foreignKey: true }), reason: /key|signature/ },
+    { what: 'malformed', token: 'not-a-jwt', reason: /well-formed/ },
+  ];
+}
+
+/**
+ * Calls a route with each rejected token and lists what is wrong with the answers (empty: all
+ * refused as RFC 6750 §3 says: 401, a Bearer challenge, `error="invalid_token"` when a token was
+ * sent, a message naming the reason and echoing nothing of the token).
+ */
+export async function authProblems(
+  issuer: DevIssuer,
+  call: (token: string | null) => Promise<{ status: number; headers: Headers; body: unknown }>,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const { what, token, reason } of await rejectedTokens(issuer)) {
+    const response = await call(token);
+    const body = JSON.stringify(response.body);
+    const challenge = response.headers.get('www-authenticate') ?? '';
+    if (response.status !== 401) problems.push(`${what}: ${response.status} ${body}, not 401`);
+    if (!challenge.startsWith('Bearer realm="soundgood"')) {
+      problems.push(`${what}: WWW-Authenticate is "${challenge}"`);
+    }
+    if ((token !== null) !== challenge.includes('error="invalid_token"')) {
+      problems.push(`${what}: WWW-Authenticate "${challenge}" has the wrong error code`);
+    }
+    if (!reason.test(body)) problems.push(`${what}: the answer ${body} does not name the reason ${reason}`);
+    if (
+      token &&
+      token.length > 20 &&
+      (body.includes(token.slice(-20)) || challenge.includes(token.slice(-20)))
+    ) {
+      problems.push(`${what}: the answer echoes the token`);
+    }
+  }
+  return problems;
+}
