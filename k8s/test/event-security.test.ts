@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import {
+  eventingAuthFeatures,
+  eventPoliciesAgainstCatalog,
+  eventsOnlyFromDispatcher,
+  producersSendBrokerTokens,
+} from './lib/event-security.js';
+import { environments, fluxCluster, isKind, type K8sObject, kustomize } from './lib/manifests.js';
+
+const dispatcher = 'cluster.local/ns/knative-eventing/sa/knative-kafka-broker-data-plane';
+const loadtester = 'cluster.local/ns/soundgood/sa/flagger-loadtester';
+
+describe.each(environments)('who may send which event in %s', (env) => {
+  const app = kustomize(`k8s/environments/${env}/apps`);
+
+  it('has exactly the catalog’s EventPolicies on the Broker, each naming an existing sender', () => {
+    expect(eventPoliciesAgainstCatalog(app)).toEqual([]);
+    expect(app.filter((o) => o.kind === 'EventPolicy').length).toBeGreaterThan(0);
+  });
+
+  it('gives every producer a projected token for the Broker’s audience at K_SINK_TOKEN_FILE, and no one else', () => {
+    expect(producersSendBrokerTokens(app)).toEqual([]);
+  });
+
+  it('turns on OIDC sender identity in the Knative Eventing it installs', () => {
+    const objects = fluxCluster(env).layers.flatMap((l) => l.objects);
+    expect(eventingAuthFeatures(objects)).toEqual([]);
+  });
+
+  it('lets only the broker dispatcher POST /events, and the loadtester on the canary host', () => {
+    expect(eventsOnlyFromDispatcher(app, dispatcher, loadtester)).toEqual([]);
+  });
+});
+
+describe('the event-security checks catch broken manifests', () => {
+  const app = kustomize('k8s/environments/production/apps');
+  const eventing = kustomize('k8s/infrastructure/eventing');
+  const replace = (objects: K8sObject[], pick: (o: K8sObject) => boolean, change: (o: K8sObject) => void) =>
+    objects.map((o) => {
+      if (!pick(o)) return o;
+      const copy = structuredClone(o);
+      change(copy);
+      return copy;
+    });
+  const policy = (name: string) => (o: K8sObject) => o.kind === 'EventPolicy' && o.metadata.name === name;
+
+  it('reports a missing policy, a widened one, an unknown one and a sender without ServiceAccount', () => {
+    expect(eventPoliciesAgainstCatalog(app.filter((o) => !policy('events-from-billing')(o)))).toEqual([
+      'producer policy events-from-billing is missing',
+    ]);
+    const widened = replace(app, policy('events-from-students'), (p) =>
+      p.spec.from.push({ sub: 'system:serviceaccount:soundgood:notifications' }),
+    );
+    expect(eventPoliciesAgainstCatalog(widened)).toEqual([
+      "EventPolicy events-from-students differs from the catalog's (npm run triggers)",
+    ]);
+    const invented = structuredClone(app.find(policy('events-from-students')) as K8sObject);
+    invented.metadata.name = 'events-from-anyone';
+    invented.spec.from = [{ sub: 'system:serviceaccount:soundgood:ghost' }];
+    expect(eventPoliciesAgainstCatalog([...app, invented])).toEqual([
+      'EventPolicy events-from-anyone matches no producer of the catalog',
+      'EventPolicy events-from-anyone: ServiceAccount soundgood/ghost does not exist',
+    ]);
+  });
+
+  it('reports a producer without its token, a wrong audience, a token path apart from K_SINK_TOKEN_FILE and a consumer with one', () => {
+    const deployment = (name: string) => (o: K8sObject) =>
+      o.kind === 'Deployment' && o.metadata.name === name;
+    const tokenless = replace(app, deployment('rentals'), (d) => {
+      d.spec.template.spec.volumes = d.spec.template.spec.volumes.filter(
+        (v: { name: string }) => v.name !== 'broker-token',
+      );
+    });
+    expect(producersSendBrokerTokens(tokenless)).toEqual([
+      'Deployment rentals: no projected ServiceAccount token with audience eventing.knative.dev/broker/soundgood/default',
+    ]);
+    const otherAudience = replace(app, deployment('billing'), (d) => {
+      const volume = d.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'broker-token');
+      volume.projected.sources[0].serviceAccountToken.audience = 'soundgood';
+    });
+    expect(producersSendBrokerTokens(otherAudience)).toEqual([
+      'Deployment billing: no projected ServiceAccount token with audience eventing.knative.dev/broker/soundgood/default',
+    ]);
+    const elsewhere = replace(app, deployment('students'), (d) => {
+      const env = d.spec.template.spec.containers[0].env.find(
+        (e: { name: string }) => e.name === 'K_SINK_TOKEN_FILE',
+      );
+      env.value = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+    });
+    expect(producersSendBrokerTokens(elsewhere)).toEqual([
+      'Deployment students: K_SINK_TOKEN_FILE is /var/run/secrets/kubernetes.io/serviceaccount/token, the token is at /var/run/secrets/soundgood/broker/token',
+    ]);
+    const rentals = app.find(deployment('rentals')) as K8sObject;
+    const consumer = replace(app, deployment('notifications'), (d) => {
+      d.spec.template.spec.volumes.push(
+        rentals.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'broker-token'),
+      );
+    });
+    expect(producersSendBrokerTokens(consumer)).toEqual([
+      'Deployment notifications sends no events but mounts a token for eventing.knative.dev/broker/soundgood/default',
+    ]);
+  });
+
+  it('reports OIDC left disabled and an unknown default authorization mode', () => {
+    const off = replace(
+      eventing,
+      (o) => isKind(o, 'operator.knative.dev/v1beta1', 'KnativeEventing'),
+      (o) => {
+        o.spec.config['config-features']['authentication-oidc'] = 'disabled';
+        o.spec.config['config-features']['default-authorization-mode'] = 'allow-all';
+      },
+    );
+    expect(eventingAuthFeatures(off)).toEqual([
+      'config-features authentication-oidc is disabled, not enabled',
+      'config-features default-authorization-mode is allow-all',
+    ]);
+  });
+
+  it('reports a policy that lets the gateway or the loadtester POST /events on the primary', () => {
+    const open = replace(
+      app,
+      (o) => o.kind === 'AuthorizationPolicy' && o.metadata.name === 'students',
+      (p) => {
+        p.spec.rules[2].to[0].operation.paths.push('/events');
+        delete p.spec.rules[1].to[0].operation.hosts;
+      },
+    );
+    expect(eventsOnlyFromDispatcher(open, dispatcher, loadtester)).toEqual([
+      `students: AuthorizationPolicy students lets ${loadtester} POST /events`,
+      'students: AuthorizationPolicy students lets cluster.local/ns/istio-ingress/sa/istio-ingressgateway POST /events',
+    ]);
+    const none = app.filter((o) => !(o.kind === 'AuthorizationPolicy' && o.metadata.name === 'billing'));
+    expect(eventsOnlyFromDispatcher(none, dispatcher, loadtester)).toEqual([
+      'billing: no ALLOW AuthorizationPolicy, so anyone may POST /events',
+    ]);
+  });
+});

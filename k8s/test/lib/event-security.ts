@@ -1,0 +1,214 @@
+/**
+ * Checks of who may send which event, each returning the problems it finds (empty = fine):
+ * the broker's EventPolicies against the catalog's producers, the producers' projected tokens for
+ * the broker's audience, the Eventing features they need, and who may POST /events to a service.
+ * Why this split between Knative and Istio: docs/security.md, Events.
+ */
+import { brokerAudience, eventPolicy, producers } from '@soundgood/event-catalog';
+import { isKind, type K8sObject } from './manifests.js';
+
+/** Equal as data: kustomize sorts the keys of what it writes. */
+const canonical = (value: unknown): unknown =>
+  Array.isArray(value)
+    ? value.map(canonical)
+    : value && typeof value === 'object'
+      ? Object.fromEntries(
+          Object.entries(value)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([k, v]) => [k, canonical(v)]),
+        )
+      : value;
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+
+/**
+ * The EventPolicies of the application are exactly the catalog's (one per producer, same spec), in
+ * the Broker's namespace, and each `from` names an identity that exists: a `sub` a ServiceAccount of
+ * that namespace, a `ref` an object of the manifests.
+ */
+export function eventPoliciesAgainstCatalog(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const broker = objects.find((o) => isKind(o, 'eventing.knative.dev/v1', 'Broker'));
+  if (!broker) return ['no Broker'];
+  const namespace = broker.metadata.namespace;
+  const policies = objects.filter((o) => isKind(o, 'eventing.knative.dev/v1alpha1', 'EventPolicy'));
+  const expected = producers().map(eventPolicy);
+  for (const want of expected) {
+    const found = policies.find((p) => p.metadata.name === want.metadata.name);
+    if (!found) problems.push(`producer policy ${want.metadata.name} is missing`);
+    else if (!sameJson(found.spec, want.spec))
+      problems.push(`EventPolicy ${want.metadata.name} differs from the catalog's (npm run triggers)`);
+  }
+  for (const p of policies) {
+    if (!expected.some((e) => e.metadata.name === p.metadata.name))
+      problems.push(`EventPolicy ${p.metadata.name} matches no producer of the catalog`);
+    if (p.metadata.namespace !== namespace)
+      problems.push(
+        `EventPolicy ${p.metadata.name} is in ${p.metadata.namespace}, the Broker in ${namespace}`,
+      );
+    for (const from of p.spec?.from ?? []) {
+      if (from.sub) {
+        const match = /^system:serviceaccount:([^:]+):([^:*]+)$/.exec(from.sub);
+        if (!match) {
+          problems.push(`EventPolicy ${p.metadata.name}: ${from.sub} is not one ServiceAccount's subject`);
+          continue;
+        }
+        const [, ns, name] = match;
+        if (
+          !objects.some(
+            (o) => o.kind === 'ServiceAccount' && o.metadata.name === name && o.metadata.namespace === ns,
+          )
+        )
+          problems.push(`EventPolicy ${p.metadata.name}: ServiceAccount ${ns}/${name} does not exist`);
+      } else if (from.ref) {
+        const ns = from.ref.namespace ?? p.metadata.namespace;
+        if (
+          !objects.some(
+            (o) =>
+              isKind(o, from.ref.apiVersion, from.ref.kind) &&
+              o.metadata.name === from.ref.name &&
+              o.metadata.namespace === ns,
+          )
+        )
+          problems.push(
+            `EventPolicy ${p.metadata.name}: ${from.ref.kind} ${ns}/${from.ref.name} does not exist`,
+          );
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Every Deployment whose ServiceAccount an EventPolicy names mounts a projected token of that
+ * account for the Broker's audience, where K_SINK_TOKEN_FILE points; no other Deployment mounts one.
+ */
+export function producersSendBrokerTokens(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const broker = objects.find((o) => isKind(o, 'eventing.knative.dev/v1', 'Broker'));
+  if (!broker) return ['no Broker'];
+  const audience = brokerAudience(broker.metadata.namespace);
+  const senders = new Set(
+    objects
+      .filter((o) => isKind(o, 'eventing.knative.dev/v1alpha1', 'EventPolicy'))
+      .flatMap((p) => (p.spec?.from ?? []).map((f: { sub?: string }) => f.sub))
+      .filter(Boolean),
+  );
+  for (const d of objects.filter(
+    (o) => o.kind === 'Deployment' && o.metadata.namespace === broker.metadata.namespace,
+  )) {
+    const pod = d.spec.template.spec;
+    const sends = senders.has(`system:serviceaccount:${d.metadata.namespace}:${pod.serviceAccountName}`);
+    const tokenVolumes = (pod.volumes ?? []).filter(
+      (v: { projected?: { sources?: { serviceAccountToken?: { audience?: string } }[] } }) =>
+        v.projected?.sources?.some((s) => s.serviceAccountToken?.audience === audience),
+    );
+    const container = pod.containers[0];
+    const tokenFile = (container.env ?? []).find(
+      (e: { name: string }) => e.name === 'K_SINK_TOKEN_FILE',
+    )?.value;
+    if (!sends) {
+      if (tokenVolumes.length > 0 || tokenFile)
+        problems.push(`Deployment ${d.metadata.name} sends no events but mounts a token for ${audience}`);
+      continue;
+    }
+    const [volume] = tokenVolumes;
+    if (!volume) {
+      problems.push(
+        `Deployment ${d.metadata.name}: no projected ServiceAccount token with audience ${audience}`,
+      );
+      continue;
+    }
+    const source = volume.projected.sources.find(
+      (s: { serviceAccountToken?: unknown }) => s.serviceAccountToken,
+    ).serviceAccountToken;
+    if ((source.expirationSeconds ?? 3607) < 600)
+      problems.push(
+        `Deployment ${d.metadata.name}: expirationSeconds ${source.expirationSeconds} is under the API server's minimum of 600`,
+      );
+    const mount = (container.volumeMounts ?? []).find((m: { name: string }) => m.name === volume.name);
+    if (!mount) problems.push(`Deployment ${d.metadata.name}: volume ${volume.name} is not mounted`);
+    else if (tokenFile !== `${mount.mountPath}/${source.path}`)
+      problems.push(
+        `Deployment ${d.metadata.name}: K_SINK_TOKEN_FILE is ${tokenFile}, the token is at ${mount.mountPath}/${source.path}`,
+      );
+  }
+  return problems;
+}
+
+/** The KnativeEventing of the cluster turns on OIDC sender identity with a default for resources without policies. */
+export function eventingAuthFeatures(objects: K8sObject[]): string[] {
+  const eventing = objects.find((o) => isKind(o, 'operator.knative.dev/v1beta1', 'KnativeEventing'));
+  if (!eventing) return ['no KnativeEventing'];
+  const features = eventing.spec?.config?.['config-features'] ?? {};
+  const problems: string[] = [];
+  if (features['authentication-oidc'] !== 'enabled')
+    problems.push(`config-features authentication-oidc is ${features['authentication-oidc']}, not enabled`);
+  if (
+    !['allow-same-namespace', 'deny-all'].includes(
+      String(features['default-authorization-mode']).toLowerCase(),
+    )
+  )
+    problems.push(`config-features default-authorization-mode is ${features['default-authorization-mode']}`);
+  return problems;
+}
+
+/**
+ * POST /events of each service: an ALLOW rule that can match it names only the broker dispatcher's
+ * principal, or the loadtester restricted to the service's canary host (the canary's acceptance test).
+ */
+export function eventsOnlyFromDispatcher(
+  objects: K8sObject[],
+  dispatcher: string,
+  loadtester: string,
+): string[] {
+  const problems: string[] = [];
+  const services = objects
+    .filter((o) => o.kind === 'Deployment')
+    .map((d) => d.spec.template.metadata.labels['soundgood.dev/service']);
+  for (const service of services) {
+    const policies = objects.filter(
+      (o) =>
+        isKind(o, 'security.istio.io/v1', 'AuthorizationPolicy') &&
+        o.spec?.selector?.matchLabels?.['soundgood.dev/service'] === service,
+    );
+    if (!policies.some((p) => (p.spec.action ?? 'ALLOW') === 'ALLOW'))
+      problems.push(`${service}: no ALLOW AuthorizationPolicy, so anyone may POST /events`);
+    for (const p of policies.filter((q) => (q.spec.action ?? 'ALLOW') === 'ALLOW'))
+      for (const rule of p.spec.rules ?? []) {
+        const operations = (rule.to ?? [{ operation: {} }]).map(
+          (t: { operation?: Record<string, string[]> }) => t.operation ?? {},
+        );
+        const reaches = operations.filter(
+          (op: Record<string, string[] | undefined>) =>
+            (!op.paths ||
+              op.paths.some(
+                (path) =>
+                  path === '/events' ||
+                  path === '*' ||
+                  (path.endsWith('*') && '/events'.startsWith(path.slice(0, -1))) ||
+                  (path.startsWith('*') && '/events'.endsWith(path.slice(1))),
+              )) &&
+            (!op.methods || op.methods.includes('POST')),
+        );
+        if (reaches.length === 0) continue;
+        const sources = (rule.from ?? [{ source: {} }]).map(
+          (f: { source?: { principals?: string[] } }) => f.source ?? {},
+        );
+        for (const source of sources) {
+          const principals: string[] = source.principals ?? ['*'];
+          for (const principal of principals) {
+            if (principal === dispatcher) continue;
+            const canaryOnly = reaches.every(
+              (op: { hosts?: string[] }) =>
+                op.hosts?.length && op.hosts.every((h) => h.startsWith(`${service}-canary`)),
+            );
+            if (principal === loadtester && canaryOnly) continue;
+            problems.push(
+              `${service}: AuthorizationPolicy ${p.metadata.name} lets ${principal} POST /events`,
+            );
+          }
+        }
+      }
+  }
+  return problems;
+}
