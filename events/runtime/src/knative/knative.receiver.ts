@@ -5,10 +5,13 @@ import type { Request, Response } from 'express';
 import type { EventDispatcher } from '../dispatcher.js';
 import { InvalidEventError, PermanentEventError } from '../events.js';
 import { inProcessSpan } from '../telemetry/tracing.js';
+import { CloudEventDecodingError, decodeHttpEvent, toCloudEvent } from './knative.decoder.js';
 
 /**
  * The subscriber side of the Knative Eventing data plane: a Trigger POSTs one CloudEvent, in binary
- * or structured content mode. 2xx = handled (200 carries the reply event, which the broker
+ * or structured content mode, decoded and type-checked by knative.decoder.ts (a malformed attribute
+ * is a 400 whose body names it: `{ error, attribute }`; batched mode and event formats other than
+ * JSON are 415). 2xx = handled (200 carries the reply event, which the broker
  * publishes); 4xx = can never succeed, not retried; 5xx = retried, then dead-lettered by Knative.
  * https://knative.dev/docs/eventing/reference/data-plane/
  * https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md
@@ -17,34 +20,23 @@ import { inProcessSpan } from '../telemetry/tracing.js';
  */
 export function knativeReceiver(dispatcher: EventDispatcher, logger: LoggerService) {
   return async (req: Request, res: Response): Promise<void> => {
-    const fail = (status: number, message: string) => {
+    const fail = (status: number, message: string, attribute?: string) => {
       if (status >= 500) logger.error(message, 'Knative');
       else logger.warn?.(`rejected with ${status}: ${message}`, 'Knative');
-      res.status(status).json({ error: message });
+      res.status(status).json({ error: message, ...(attribute ? { attribute } : {}) });
     };
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       return fail(405, `${req.method} is not allowed: POST one CloudEvent`);
     }
-    const contentType = String(req.headers['content-type'] ?? '');
-    if (contentType.startsWith('application/cloudevents-batch')) {
-      return fail(
-        415,
-        'batched content mode is not supported: POST one event per request, binary or structured',
-      );
-    }
     let event: CloudEvent<unknown>;
     try {
-      const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-      const parsed = HTTP.toEvent({ headers: req.headers as Record<string, string>, body });
-      if (Array.isArray(parsed)) return fail(415, 'batched content mode is not supported');
-      event = parsed as CloudEvent<unknown>;
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      event = toCloudEvent(decodeHttpEvent({ headers: req.headers, rawHeaders: req.rawHeaders, body }));
     } catch (error) {
-      const details = (error as { errors?: unknown }).errors;
-      return fail(
-        400,
-        `not a valid CloudEvent: ${(error as Error).message}${details ? ` ${JSON.stringify(details)}` : ''}`,
-      );
+      if (!(error instanceof CloudEventDecodingError)) throw error;
+      const prefix = error.status === 415 ? '' : 'not a valid CloudEvent: ';
+      return fail(error.status, `${prefix}${error.message}`, error.attribute);
     }
     try {
       const where = { system: 'knative' as const, destination: 'broker' };
