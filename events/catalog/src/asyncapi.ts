@@ -5,7 +5,7 @@
  */
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { type AnyEvent, events, services, subscriptions } from './catalog.js';
+import { type AnyEvent, events, externalProducers, services, subscriptions } from './catalog.js';
 
 function messageName(event: AnyEvent): string {
   return event.type
@@ -75,7 +75,7 @@ export function asyncApiDocument(): Record<string, unknown> {
         'CloudEvents exchanged by the Soundgood services. Generated from events/catalog/src/catalog.ts by `npm run asyncapi -w @soundgood/event-catalog`; do not edit.',
     },
     defaultContentType: 'application/json',
-    tags: services.map((name) => ({ name })),
+    tags: [...services, ...externalProducers].map((name) => ({ name })),
     channels,
     operations,
     components: { messages },

@@ -15,6 +15,13 @@ import { z } from 'zod';
 export const services = ['rentals', 'students', 'inventory', 'billing', 'notifications'] as const;
 export type ServiceName = (typeof services)[number];
 
+/**
+ * Producers outside the services. `monthly-report` is the OpenFaaS function functions/monthly-report
+ * (k8s/functions), which publishes its report to the broker directly (no outbox).
+ */
+export const externalProducers = ['monthly-report'] as const;
+export type Producer = ServiceName | (typeof externalProducers)[number];
+
 export type EventKind = 'command' | 'fact';
 
 export interface EventDefinition<Schema extends z.ZodType = z.ZodType> {
@@ -23,7 +30,7 @@ export interface EventDefinition<Schema extends z.ZodType = z.ZodType> {
   /** CloudEvents `source` of every event of this type. */
   readonly source: string;
   readonly kind: EventKind;
-  readonly producer: ServiceName;
+  readonly producer: Producer;
   readonly description: string;
   /** Schema of the `data` attribute, validated at publish and at receive. */
   readonly schema: Schema;
@@ -60,6 +67,45 @@ const message = z.string().describe('human-readable explanation');
 const money = { amountCents: z.int().nonnegative(), currency: z.string().length(3) };
 
 const rentalRef = { rentalId: id, studentId: id };
+
+const count = z.int().nonnegative();
+const byStatus = z.record(z.string(), count);
+const monthlyReport = z.object({
+  month: z
+    .string()
+    .regex(/^\d{4}-\d{2}$/)
+    .describe('YYYY-MM'),
+  timeZone: z.string().min(1),
+  period: z.object({ from: z.iso.date(), to: z.iso.date().describe('exclusive') }),
+  generatedAt: z.iso.datetime(),
+  rentals: z.object({
+    started: count,
+    ended: count,
+    active: count,
+    activeByStatus: byStatus,
+    endedByStatus: byStatus,
+  }),
+  money: z.array(
+    z.object({
+      instrumentType: z.string(),
+      currency: money.currency,
+      charges: count,
+      revenueCents: money.amountCents,
+      refunds: count,
+      refundsCents: money.amountCents,
+      netCents: z.int(),
+    }),
+  ),
+  utilisation: z.array(
+    z.object({
+      instrumentType: z.string(),
+      instruments: count,
+      rentedDays: count,
+      availableDays: count,
+      utilisation: z.number().min(0).max(1),
+    }),
+  ),
+});
 
 export const events = {
   // students: the rental quota (at most two active rentals per student)
@@ -207,6 +253,16 @@ export const events = {
     'An active rental ended; its instrument and slot are being freed.',
     z.object({ ...rentalRef, instrumentId: id, terminatedAt: z.iso.datetime() }),
   ),
+  // the monthly report (functions/monthly-report), for whoever subscribes: nothing in Soundgood does
+  reportPublished: {
+    type: 'dev.soundgood.reports.report.published.v1',
+    source: '/soundgood/monthly-report',
+    kind: 'fact',
+    producer: 'monthly-report',
+    description:
+      'The report of a month of the school’s calendar: rentals started, ended and active, revenue and refunds by instrument type, instrument utilisation. Published by the monthly-report function on the 1st (and on demand), at most once per run; partitionkey is the month.',
+    schema: monthlyReport,
+  },
 } as const satisfies Record<string, EventDefinition>;
 
 export type EventName = keyof typeof events;
@@ -278,6 +334,6 @@ export function subscriptionsOf(service: ServiceName): Subscription[] {
   return subscriptions.filter((s) => s.service === service);
 }
 
-export function producedBy(service: ServiceName): AnyEvent[] {
+export function producedBy(service: Producer): AnyEvent[] {
   return Object.values(events).filter((e) => e.producer === service);
 }

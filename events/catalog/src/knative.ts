@@ -114,6 +114,9 @@ export type EventPolicySender =
  */
 const externalSenders: Readonly<Record<string, EventPolicySender>> = {
   'school-clock': { ref: { apiVersion: 'sources.knative.dev/v1', kind: 'PingSource', name: 'school-day' } },
+  // The OpenFaaS function's pods run as this ServiceAccount (k8s/functions), in the functions'
+  // namespace; it requests its broker token through the TokenRequest API (docs/faas.md).
+  'monthly-report': { sub: 'system:serviceaccount:openfaas-fn:monthly-report' },
 };
 
 /**
