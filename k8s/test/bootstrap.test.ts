@@ -109,6 +109,7 @@ describe('the bootstrap checks catch broken setups', () => {
         'infra-configs postgresql.cnpg.io/v1 Cluster',
         'infra-configs security.istio.io/v1 AuthorizationPolicy',
         'infra-configs security.istio.io/v1 PeerAuthentication',
+        'infra-configs security.istio.io/v1 RequestAuthentication',
         'infra-eventing operator.knative.dev/v1beta1 KnativeEventing',
       ].map((line) => {
         const [layer, apiVersion, kind] = line.split(' ');
