@@ -14,6 +14,7 @@ import type { Running } from './infra/component.ts';
 import { jaegerUi } from './infra/jaeger.ts';
 import { knative, startBroker } from './infra/knative.ts';
 import { down, up } from './infra.ts';
+import { startSchoolClock, tickSender } from './school-clock.ts';
 import {
   describeService,
   type ServiceProcess,
@@ -111,6 +112,13 @@ try {
   }
   seedData = JSON.parse(readFileSync(new URL('./seed.json', import.meta.url), 'utf8')) as Seed;
   await seed(seedData);
+  // The daily tick of the rental lifecycle, as the PingSource school-day sends it in a cluster.
+  const ticks = await tickSender(
+    broker
+      ? { sink: broker.env.K_SINK as string }
+      : { kafkaBrokers: state.KAFKA_BROKERS, topic: 'soundgood.events' },
+  );
+  startSchoolClock({ send: ticks.send });
 } catch (error) {
   console.error(`start: ${(error as Error).message}`);
   await stop(1);

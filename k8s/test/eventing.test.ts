@@ -47,6 +47,26 @@ describe.each(environments)('eventing in %s', (env) => {
     }
   });
 
+  it('ticks the school day with the PingSource the catalog declares: its type, source and data, to the Broker, daily in the school’s zone', () => {
+    const [ping, ...others] = app.filter((o) => isKind(o, 'sources.knative.dev/v1', 'PingSource'));
+    expect(others).toEqual([]);
+    const tick = events.schoolDayStarted;
+    // knative/eventing pkg/apis/sources/v1 PingSourceSource and pkg/adapter/mtping/runner.go makeEvent.
+    expect(`/apis/v1/namespaces/${ping?.metadata.namespace}/pingsources/${ping?.metadata.name}`).toBe(
+      tick.source,
+    );
+    expect(tick.type).toBe('dev.knative.sources.ping');
+    expect(ping?.spec.contentType).toBe('application/json');
+    expect(tick.schema.safeParse(JSON.parse(ping?.spec.data)).success).toBe(true);
+    expect(JSON.parse(ping?.spec.data).timeZone).toBe(ping?.spec.timezone);
+    expect(ping?.spec.schedule).toMatch(/^\d+ \d+ \* \* \*$/);
+    expect(ping?.spec.sink).toEqual({
+      ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default' },
+    });
+    const trigger = app.find((o) => o.kind === 'Trigger' && o.spec.filter.attributes.type === tick.type);
+    expect(trigger?.spec.subscriber.ref.name).toBe('rentals');
+  });
+
   it('sends dead letters of the broker and of every Trigger to the soundgood.dead-letters KafkaSink', () => {
     expect(deadLettersGoToKafkaSink(app)).toEqual([]);
   });

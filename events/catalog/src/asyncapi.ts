@@ -10,6 +10,7 @@ import { type AnyEvent, events, externalProducers, services, subscriptions } fro
 function messageName(event: AnyEvent): string {
   return event.type
     .replace(/^dev\.soundgood\./, '')
+    .replace(/^dev\.knative\.sources\.ping$/, 'school-day-started')
     .replace(/\.v\d+$/, '')
     .replaceAll('.', '-');
 }

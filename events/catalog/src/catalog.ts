@@ -16,10 +16,12 @@ export const services = ['rentals', 'students', 'inventory', 'billing', 'notific
 export type ServiceName = (typeof services)[number];
 
 /**
- * Producers outside the services. `monthly-report` is the OpenFaaS function functions/monthly-report
- * (k8s/functions), which publishes its report to the broker directly (no outbox).
+ * Producers outside the services. `school-clock` is the daily tick: the Knative PingSource
+ * `school-day` in the cluster (k8s/base/eventing/school-day.yaml), scripts/school-clock.ts locally.
+ * `monthly-report` is the OpenFaaS function functions/monthly-report (k8s/functions), which publishes
+ * its report to the broker directly (no outbox).
  */
-export const externalProducers = ['monthly-report'] as const;
+export const externalProducers = ['school-clock', 'monthly-report'] as const;
 export type Producer = ServiceName | (typeof externalProducers)[number];
 
 export type EventKind = 'command' | 'fact';
@@ -67,6 +69,8 @@ const message = z.string().describe('human-readable explanation');
 const money = { amountCents: z.int().nonnegative(), currency: z.string().length(3) };
 
 const rentalRef = { rentalId: id, studentId: id };
+/** The month of a rental a charge is for: 1 is charged at confirmation. */
+const month = z.int().min(1).max(12);
 
 const count = z.int().nonnegative();
 const byStatus = z.record(z.string(), count);
@@ -192,22 +196,22 @@ export const events = {
     'billing',
     'payment.charge',
     'command',
-    'Charge the first month’s fee of a rental.',
-    z.object({ ...rentalRef, ...money, description: z.string() }),
+    'Charge one month’s fee of a rental (month 1 at confirmation, month N on its (N-1)th monthly anniversary). Idempotent per (rental, month).',
+    z.object({ ...rentalRef, month, ...money, description: z.string() }),
   ),
   paymentCharged: defineEvent(
     'billing',
     'payment.charged',
     'fact',
-    'The fee was charged.',
-    z.object({ ...rentalRef, ...money, chargeId: id }),
+    'The month’s fee was charged (or had been already).',
+    z.object({ ...rentalRef, month, ...money, chargeId: id }),
   ),
   paymentDeclined: defineEvent(
     'billing',
     'payment.declined',
     'fact',
-    'The payment provider declined the charge, or the rental was already refunded.',
-    z.object({ ...rentalRef, reason, message }),
+    'The payment provider declined the month’s charge, or the rental was already refunded.',
+    z.object({ ...rentalRef, month, reason, message }),
   ),
   refundPayment: defineEvent(
     'billing',
@@ -250,9 +254,43 @@ export const events = {
     'rentals',
     'rental.terminated',
     'fact',
-    'An active rental ended; its instrument and slot are being freed.',
-    z.object({ ...rentalRef, instrumentId: id, terminatedAt: z.iso.datetime() }),
+    'An active rental ended; its instrument and slot are being freed. Reason: ENDED (its end date came), PAYMENT_OVERDUE (a month stayed unpaid past the grace period) or TERMINATED_EARLY (by request).',
+    z.object({
+      ...rentalRef,
+      instrumentId: id,
+      terminatedAt: z.iso.datetime(),
+      reason: z.enum(['ENDED', 'PAYMENT_OVERDUE', 'TERMINATED_EARLY']),
+    }),
   ),
+  paymentMissed: defineEvent(
+    'rentals',
+    'payment.missed',
+    'fact',
+    'A monthly charge of an active rental was declined: the rental is in arrears until a daily retry succeeds, and ends with PAYMENT_OVERDUE after the grace period.',
+    z.object({
+      ...rentalRef,
+      instrumentId: id,
+      month,
+      dueOn: z.iso.date(),
+      graceEndsOn: z.iso.date().describe('the school date on which the rental ends if still unpaid'),
+      reason,
+      message,
+    }),
+  ),
+
+  // the daily tick that drives monthly charges and the end of rentals
+  schoolDayStarted: {
+    type: 'dev.knative.sources.ping',
+    // What Knative's PingSource adapter sets: /apis/v1/namespaces/<namespace>/pingsources/<name>
+    // (knative/eventing pkg/apis/sources/v1 PingSourceSource); the local clock sends the same.
+    source: '/apis/v1/namespaces/soundgood/pingsources/school-day',
+    kind: 'fact',
+    producer: 'school-clock',
+    description:
+      'A school day began: the daily tick, at 00:05 in the school’s time zone. Its CloudEvents `time` says when; the day is its date in SCHOOL_TIME_ZONE. Rentals processes every day up to it not yet processed, each once.',
+    schema: z.object({ timeZone: z.string().min(1).describe('the IANA zone the tick is scheduled in') }),
+  },
+
   // the monthly report (functions/monthly-report), for whoever subscribes: nothing in Soundgood does
   reportPublished: {
     type: 'dev.soundgood.reports.report.published.v1',
@@ -289,9 +327,10 @@ export interface Subscription {
   readonly ordered: boolean;
 }
 
-function subscribe(service: ServiceName, event: AnyEvent): Subscription {
+/** The name defaults to `<service>-<entity>-<verb>` of a Soundgood type. */
+function subscribe(service: ServiceName, event: AnyEvent, name?: string): Subscription {
   const [, , , entity, verb] = event.type.split('.');
-  return { name: `${service}-${entity}-${verb}`, service, event, ordered: false };
+  return { name: name ?? `${service}-${entity}-${verb}`, service, event, ordered: false };
 }
 
 /** Who consumes what: the only place where consumers are declared. */
@@ -314,10 +353,12 @@ export const subscriptions: readonly Subscription[] = [
   subscribe('rentals', events.paymentCharged),
   subscribe('rentals', events.paymentDeclined),
   subscribe('rentals', events.paymentRefunded),
+  subscribe('rentals', events.schoolDayStarted, 'rentals-school-day'),
 
   subscribe('notifications', events.rentalConfirmed),
   subscribe('notifications', events.rentalRejected),
   subscribe('notifications', events.rentalTerminated),
+  subscribe('notifications', events.paymentMissed),
 ];
 
 const byType = new Map<string, AnyEvent>(Object.values(events).map((e) => [e.type, e]));

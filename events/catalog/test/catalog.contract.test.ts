@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { asyncApiYaml } from '../src/asyncapi.js';
 import { consumersOf, events, findEvent, type ServiceName, services, subscriptions } from '../src/catalog.js';
 
-/** The types the services exchange; the others (the monthly report's) are checked on their own below. */
+/** The types the services exchange; the others (the PingSource's tick, the monthly report's) are checked on their own below. */
 const all = Object.values(events).filter((e) => services.includes(e.producer as ServiceName));
 
 describe('event catalog', () => {
@@ -43,6 +43,18 @@ describe('event catalog', () => {
         subscriptions.some((s) => s.service === service),
         service,
       ).toBe(true);
+  });
+
+  it('declares the daily tick as Knative’s PingSource `school-day` sends it', () => {
+    // knative/eventing pkg/adapter/mtping/runner.go: type sourcesv1.PingSourceEventType, source
+    // PingSourceSource(namespace, name), data the PingSource's `data` (k8s/base/eventing/school-day.yaml).
+    expect(events.schoolDayStarted).toMatchObject({
+      type: 'dev.knative.sources.ping',
+      source: '/apis/v1/namespaces/soundgood/pingsources/school-day',
+      producer: 'school-clock',
+    });
+    expect(consumersOf('dev.knative.sources.ping')).toEqual(['rentals']);
+    expect(events.schoolDayStarted.schema.safeParse({ timeZone: 'Europe/Stockholm' }).success).toBe(true);
   });
 
   it('declares the monthly report as the monthly-report function publishes it, for subscribers outside Soundgood', () => {

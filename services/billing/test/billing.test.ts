@@ -28,10 +28,10 @@ async function newAccount(paymentMethod = 'pm_card_visa'): Promise<string> {
   return studentId;
 }
 
-const charge = (studentId: string, rentalId = randomUUID(), amountCents = 2500) =>
+const charge = (studentId: string, rentalId = randomUUID(), amountCents = 2500, month = 1) =>
   createEvent(
     events.chargePayment,
-    { rentalId, studentId, amountCents, currency: 'EUR', description: 'first month of a rental' },
+    { rentalId, studentId, month, amountCents, currency: 'EUR', description: `month ${month} of a rental` },
     { partitionKey: rentalId },
   );
 const refund = (studentId: string, rentalId: string) =>
@@ -56,12 +56,14 @@ describe('charge payment', () => {
     expect(reply?.data).toEqual({
       rentalId,
       studentId,
+      month: 1,
       chargeId: stored?.id,
       amountCents: 4900,
       currency: 'EUR',
     });
     expect(stored).toMatchObject({
       studentId,
+      month: 1,
       amountCents: 4900,
       currency: 'EUR',
       status: 'CHARGED',
@@ -114,6 +116,55 @@ describe('charge payment', () => {
     expect(repeated.reply?.type).toBe(events.paymentCharged.type);
     expect(repeated.reply?.data).toEqual(first.reply?.data);
     expect(await chargesOf(rentalId)).toHaveLength(1);
+  });
+
+  test('charges each month of a rental once, however often each month is asked for', async () => {
+    const studentId = await newAccount();
+    const rentalId = randomUUID();
+
+    const replies = [];
+    for (const month of [1, 2, 2, 3, 1, 3])
+      replies.push((await billing.send(charge(studentId, rentalId, 2500, month))).reply);
+
+    expect(replies.map((r) => r?.type)).toEqual(Array(6).fill(events.paymentCharged.type));
+    expect(replies.map((r) => (r?.data as { month: number } | undefined)?.month)).toEqual([1, 2, 2, 3, 1, 3]);
+    expect(replies[2]?.data).toEqual(replies[1]?.data);
+    const stored = await chargesOf(rentalId);
+    expect(stored.map((c) => c.month).sort()).toEqual([1, 2, 3]);
+    // The database refuses a second charge of one month, whatever the code above it does.
+    await expect(
+      billing.db.charge.create({
+        data: {
+          rentalId,
+          month: 2,
+          studentId,
+          amountCents: 1,
+          currency: 'EUR',
+          status: 'CHARGED',
+          providerReference: 'x',
+        },
+      }),
+    ).rejects.toThrow(/Unique constraint/);
+  });
+
+  test('declines a month while the card is declined, records nothing, and charges it once the card works', async () => {
+    const studentId = await newAccount();
+    const rentalId = randomUUID();
+    await billing.send(charge(studentId, rentalId, 2500, 1));
+    await billing.db.paymentAccount.update({
+      where: { studentId },
+      data: { paymentMethod: 'pm_card_declined' },
+    });
+
+    const declined = await billing.send(charge(studentId, rentalId, 2500, 2));
+    expect(declined.reply?.type).toBe(events.paymentDeclined.type);
+    expect(declined.reply?.data).toMatchObject({ rentalId, month: 2, reason: 'CARD_DECLINED' });
+    expect((await chargesOf(rentalId)).map((c) => c.month)).toEqual([1]);
+
+    await billing.db.paymentAccount.update({ where: { studentId }, data: { paymentMethod: 'pm_card_visa' } });
+    const retried = await billing.send(charge(studentId, rentalId, 2500, 2));
+    expect(retried.reply?.type).toBe(events.paymentCharged.type);
+    expect((await chargesOf(rentalId)).map((c) => c.month).sort()).toEqual([1, 2]);
   });
 
   test('refuses a charge that arrives after its rental was refunded with RENTAL_CANCELLED, leaving nothing charged', async () => {

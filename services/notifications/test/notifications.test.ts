@@ -48,7 +48,7 @@ const rejected = (ref: ReturnType<typeof rental>) =>
 const terminated = (ref: ReturnType<typeof rental>) =>
   createEvent(
     events.rentalTerminated,
-    { ...ref, terminatedAt: '2027-01-15T09:30:00.000Z' },
+    { ...ref, terminatedAt: '2027-01-15T09:30:00.000Z', reason: 'TERMINATED_EARLY' },
     { partitionKey: ref.rentalId },
   );
 

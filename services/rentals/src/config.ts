@@ -11,5 +11,7 @@ export const configSchema = defineConfig({
   SAGA_SWEEP_INTERVAL_MS: positiveInt(500),
   /** The school's time zone: "today", and so the day a rental starts, is the date there. */
   SCHOOL_TIME_ZONE: ianaTimeZone('Europe/Stockholm'),
+  /** School days a declined month is retried (daily) before its rental ends with PAYMENT_OVERDUE. */
+  PAYMENT_GRACE_DAYS: positiveInt(7),
 });
 export type Config = z.infer<typeof configSchema>;

@@ -10,6 +10,9 @@ import { RentInstrumentHttpController } from './rent-instrument/rent-instrument.
 import { RentInstrumentSaga } from './rent-instrument/rent-instrument.saga.js';
 import { RentInstrumentService } from './rent-instrument/rent-instrument.service.js';
 import { SagaDeadlines } from './rent-instrument/saga-deadlines.js';
+import { RentalLifecycleService } from './rental-lifecycle/rental-lifecycle.service.js';
+import { SchoolDayEventController } from './rental-lifecycle/school-day.event.controller.js';
+import { SchoolDaysHttpController } from './rental-lifecycle/school-days.http.controller.js';
 import { Clock, SchoolCalendar } from './school-calendar.js';
 import { TerminateRentalHttpController } from './terminate-rental/terminate-rental.http.controller.js';
 import { TerminateRentalService } from './terminate-rental/terminate-rental.service.js';
@@ -21,8 +24,10 @@ import { TerminateRentalService } from './terminate-rental/terminate-rental.serv
     TerminateRentalHttpController,
     InspectRentalsHttpController,
     FindRentalsHttpController,
+    SchoolDaysHttpController,
     OpenApiHttpController,
     RentInstrumentEventController,
+    SchoolDayEventController,
   ],
   providers: [
     validationPipe,
@@ -32,6 +37,7 @@ import { TerminateRentalService } from './terminate-rental/terminate-rental.serv
     TerminateRentalService,
     InspectRentalsService,
     FindRentalsService,
+    RentalLifecycleService,
     Clock,
     SchoolCalendar,
   ],

@@ -60,6 +60,7 @@ async function confirmedRental(now: string, months: number) {
     currency: 'EUR',
   });
   await answer(events.chargePayment, events.paymentCharged, {
+    month: 1,
     amountCents: 2500,
     currency: 'EUR',
     chargeId: randomUUID(),

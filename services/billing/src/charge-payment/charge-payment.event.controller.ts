@@ -15,14 +15,15 @@ export class ChargePaymentEventController {
     @Payload() data: EventData<typeof events.chargePayment>,
     @Ctx() ctx: EventContext<Tx>,
   ): Promise<CloudEvent<unknown>> {
-    const { rentalId, studentId, amountCents, currency } = data;
-    const outcome = await this.service.charge(ctx.tx, { rentalId, studentId, amountCents, currency });
+    const { rentalId, studentId, month, amountCents, currency } = data;
+    const outcome = await this.service.charge(ctx.tx, { rentalId, studentId, month, amountCents, currency });
     return outcome.charged
       ? createEvent(
           events.paymentCharged,
           {
             rentalId,
             studentId,
+            month,
             chargeId: outcome.chargeId,
             amountCents: outcome.amountCents,
             currency: outcome.currency,
@@ -31,7 +32,7 @@ export class ChargePaymentEventController {
         )
       : createEvent(
           events.paymentDeclined,
-          { rentalId, studentId, reason: outcome.reason, message: outcome.message },
+          { rentalId, studentId, month, reason: outcome.reason, message: outcome.message },
           { partitionKey: rentalId },
         );
   }

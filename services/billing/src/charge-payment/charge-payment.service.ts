@@ -6,6 +6,8 @@ import { lockRental } from '../rental-lock.js';
 export interface ChargePayment {
   rentalId: string;
   studentId: string;
+  /** The month of the rental paid for: 1 at confirmation, then one per monthly anniversary. */
+  month: number;
   amountCents: number;
   currency: string;
 }
@@ -18,10 +20,14 @@ export type ChargePaymentOutcome =
 export class ChargePaymentService {
   constructor(private readonly gateway: PaymentGateway) {}
 
-  /** At most one charge per rental, and none once the rental was refunded (cancelled). */
+  /**
+   * At most one charge per (rental, month), which the `charges_rental_id_month_key` unique index
+   * enforces; none once the rental was refunded (cancelled). A repeated or retried command answers
+   * with the charge already made; a declined one may be retried (nothing is recorded).
+   */
   async charge(
     tx: Tx,
-    { rentalId, studentId, amountCents, currency }: ChargePayment,
+    { rentalId, studentId, month, amountCents, currency }: ChargePayment,
   ): Promise<ChargePaymentOutcome> {
     await lockRental(tx, rentalId);
     if (await tx.refund.findUnique({ where: { rentalId } })) {
@@ -31,7 +37,7 @@ export class ChargePaymentService {
         message: `rental ${rentalId} was cancelled and refunded`,
       };
     }
-    const existing = await tx.charge.findUnique({ where: { rentalId } });
+    const existing = await tx.charge.findUnique({ where: { rentalId_month: { rentalId, month } } });
     if (existing) {
       return {
         charged: true,
@@ -52,7 +58,8 @@ export class ChargePaymentService {
       amountCents,
       currency,
       paymentMethod: account.paymentMethod,
-      idempotencyKey: rentalId,
+      // The first month keeps the key it always had; the provider sees one key per (rental, month).
+      idempotencyKey: month === 1 ? rentalId : `${rentalId}-m${month}`,
     });
     if (result.status === 'declined') {
       return {
@@ -64,6 +71,7 @@ export class ChargePaymentService {
     const charge = await tx.charge.create({
       data: {
         rentalId,
+        month,
         studentId,
         amountCents,
         currency,

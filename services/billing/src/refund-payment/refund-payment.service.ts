@@ -16,7 +16,7 @@ export class RefundPaymentService {
   constructor(private readonly gateway: PaymentGateway) {}
 
   /**
-   * Gives back whatever was charged for the rental and records the refund, which also cancels the
+   * Gives back whatever was charged for the rental (every month) and records the refund, which also cancels the
    * rental: a charge that arrives later is refused. Idempotent: a second refund returns the first.
    */
   async refund(
@@ -26,17 +26,20 @@ export class RefundPaymentService {
     await lockRental(tx, rentalId);
     const done = await tx.refund.findUnique({ where: { rentalId } });
     if (done) return { amountCents: done.amountCents, currency: done.currency };
-    const charge = await tx.charge.findUnique({ where: { rentalId } });
-    if (charge?.status === 'CHARGED') {
+    const charges = await tx.charge.findMany({ where: { rentalId }, orderBy: { month: 'asc' } });
+    for (const charge of charges.filter((c) => c.status === 'CHARGED')) {
       await this.gateway.refund({ reference: charge.providerReference, amountCents: charge.amountCents });
-      await tx.charge.update({ where: { rentalId }, data: { status: 'REFUNDED', refundedAt: new Date() } });
+      await tx.charge.update({
+        where: { id: charge.id },
+        data: { status: 'REFUNDED', refundedAt: new Date() },
+      });
     }
     const refund = await tx.refund.create({
       data: {
         rentalId,
         studentId,
-        amountCents: charge?.amountCents ?? 0,
-        currency: charge?.currency ?? DEFAULT_CURRENCY,
+        amountCents: charges.reduce((sum, c) => sum + c.amountCents, 0),
+        currency: charges[0]?.currency ?? DEFAULT_CURRENCY,
       },
     });
     return { amountCents: refund.amountCents, currency: refund.currency };

@@ -17,5 +17,21 @@ export function rejectedMessage(data: EventData<typeof events.rentalRejected>): 
 }
 
 export function terminatedMessage(data: EventData<typeof events.rentalTerminated>): string {
-  return `Your rental of instrument ${data.instrumentId} ended on ${data.terminatedAt.slice(0, 10)}. Thank you for playing with Soundgood.`;
+  const on = data.terminatedAt.slice(0, 10);
+  switch (data.reason) {
+    case 'ENDED':
+      return `Your rental of instrument ${data.instrumentId} came to its end on ${on}. Please bring the instrument back. Thank you for playing with Soundgood.`;
+    case 'PAYMENT_OVERDUE':
+      return `Your rental of instrument ${data.instrumentId} was ended on ${on} because a monthly fee stayed unpaid after the grace period. Please bring the instrument back.`;
+    default:
+      return `Your rental of instrument ${data.instrumentId} ended on ${on}. Thank you for playing with Soundgood.`;
+  }
+}
+
+export function paymentMissedMessage(data: EventData<typeof events.paymentMissed>): string {
+  return (
+    `The fee for month ${data.month} of your rental of instrument ${data.instrumentId}, due on ${data.dueOn}, ` +
+    `could not be charged: ${data.message} (${data.reason}). We will try again every day; if it is still ` +
+    `unpaid on ${data.graceEndsOn}, the rental ends.`
+  );
 }

@@ -3,7 +3,13 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { type EventData, events } from '@soundgood/event-catalog';
 import { EventContext } from '@soundgood/eventing';
 import type { Tx } from '../database.js';
-import { confirmedMessage, rejectedMessage, terminatedMessage } from './notification-messages.js';
+import type { NotificationKind } from '../generated/prisma/client.js';
+import {
+  confirmedMessage,
+  paymentMissedMessage,
+  rejectedMessage,
+  terminatedMessage,
+} from './notification-messages.js';
 import { NotifyStudentService } from './notify-student.service.js';
 
 /** The outcomes of rentals, told to their students. Nothing is replied. */
@@ -32,13 +38,21 @@ export class NotifyStudentEventController {
     @Payload() data: EventData<typeof events.rentalTerminated>,
     @Ctx() ctx: EventContext<Tx>,
   ): Promise<void> {
-    await this.record(ctx, data, 'TERMINATED', terminatedMessage(data));
+    await this.record(ctx, data, data.reason === 'ENDED' ? 'ENDED' : 'TERMINATED', terminatedMessage(data));
+  }
+
+  @EventPattern<string>(events.paymentMissed.type)
+  async paymentMissed(
+    @Payload() data: EventData<typeof events.paymentMissed>,
+    @Ctx() ctx: EventContext<Tx>,
+  ): Promise<void> {
+    await this.record(ctx, data, 'PAYMENT_MISSED', paymentMissedMessage(data));
   }
 
   private record(
     ctx: EventContext<Tx>,
     data: { studentId: string; rentalId: string },
-    kind: 'CONFIRMED' | 'REJECTED' | 'TERMINATED',
+    kind: NotificationKind,
     message: string,
   ): Promise<void> {
     return this.service.notify(ctx.tx, {

@@ -3,15 +3,19 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { type EventMap, events } from '@soundgood/event-catalog';
 import type { EventContext } from '@soundgood/eventing';
 import type { Tx } from '../database.js';
+import { RentalLifecycleService } from '../rental-lifecycle/rental-lifecycle.service.js';
 import { RentInstrumentSaga } from './rent-instrument.saga.js';
 
 type Reply<T extends keyof EventMap> = EventMap[T];
 type Context = EventContext<Tx>;
 
-/** The participants' answers to the saga's commands. */
+/** The participants' answers to the saga's commands (a later month's charge: to the lifecycle). */
 @Controller()
 export class RentInstrumentEventController {
-  constructor(private readonly saga: RentInstrumentSaga) {}
+  constructor(
+    private readonly saga: RentInstrumentSaga,
+    private readonly lifecycle: RentalLifecycleService,
+  ) {}
 
   @EventPattern<string>(events.slotReserved.type)
   slotReserved(@Payload() data: Reply<typeof events.slotReserved.type>, @Ctx() ctx: Context) {
@@ -47,16 +51,15 @@ export class RentInstrumentEventController {
 
   @EventPattern<string>(events.paymentCharged.type)
   paymentCharged(@Payload() data: Reply<typeof events.paymentCharged.type>, @Ctx() ctx: Context) {
+    if (data.month > 1) return this.lifecycle.onMonthCharged(ctx.tx, data, { ok: true });
     return this.saga.onReply(ctx.tx, data.rentalId, 'CHARGE_PAYMENT', { ok: true });
   }
 
   @EventPattern<string>(events.paymentDeclined.type)
   paymentDeclined(@Payload() data: Reply<typeof events.paymentDeclined.type>, @Ctx() ctx: Context) {
-    return this.saga.onReply(ctx.tx, data.rentalId, 'CHARGE_PAYMENT', {
-      ok: false,
-      reason: data.reason,
-      message: data.message,
-    });
+    const result = { ok: false as const, reason: data.reason, message: data.message };
+    if (data.month > 1) return this.lifecycle.onMonthCharged(ctx.tx, data, result);
+    return this.saga.onReply(ctx.tx, data.rentalId, 'CHARGE_PAYMENT', result);
   }
 
   @EventPattern<string>(events.paymentRefunded.type)

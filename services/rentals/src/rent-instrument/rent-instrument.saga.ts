@@ -6,6 +6,11 @@
  * the participants' compensations leave a tombstone so that a late command applies nothing.
  * Compensations are retried at each deadline; after SAGA_COMPENSATION_MAX_ATTEMPTS the saga is
  * FAILED with its cause, for an operator. Every transition is guarded by the saga's version.
+ *
+ * The same saga carries the rental's life after confirmation (issue 15, docs/rental-lifecycle.md):
+ * each later month's charge is a CHARGE_MONTH_<n> step of its history, and ending the rental (its
+ * end date, an overdue payment, or a request) runs the END steps RELEASE_INSTRUMENT -> RELEASE_SLOT
+ * with the compensations' deadlines and re-sends, ENDING -> ENDED.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { SpanStatusCode } from '@opentelemetry/api';
@@ -26,7 +31,14 @@ import { SchoolCalendar } from '../school-calendar.js';
 
 export type ForwardStep = 'RESERVE_SLOT' | 'RESERVE_INSTRUMENT' | 'CHARGE_PAYMENT';
 export type CompensationStep = 'REFUND_PAYMENT' | 'RELEASE_INSTRUMENT' | 'RELEASE_SLOT';
-export type Step = ForwardStep | CompensationStep;
+/** The charge of month n > 1, sent by the daily work (src/rental-lifecycle). */
+export type MonthlyChargeStep = `CHARGE_MONTH_${number}`;
+export type Step = ForwardStep | CompensationStep | MonthlyChargeStep;
+/** Why a rental ended: the `reason` of a TERMINATED rental and of its `rental.terminated` event. */
+export type EndReason = 'ENDED' | 'PAYMENT_OVERDUE' | 'TERMINATED_EARLY';
+
+const endSteps: CompensationStep[] = ['RELEASE_INSTRUMENT', 'RELEASE_SLOT'];
+export const monthlyChargeStep = (month: number): MonthlyChargeStep => `CHARGE_MONTH_${month}`;
 
 const forwardSteps: ForwardStep[] = ['RESERVE_SLOT', 'RESERVE_INSTRUMENT', 'CHARGE_PAYMENT'];
 const compensationOf: Record<ForwardStep, CompensationStep> = {
@@ -86,7 +98,7 @@ export class RentInstrumentSaga {
   async onReply(tx: Tx, rentalId: string, step: Step, result: StepResult): Promise<void> {
     const saga = await tx.saga.findUnique({ where: { rentalId }, include: { rental: true } });
     if (!saga) return;
-    const expected = saga.status === 'RUNNING' || saga.status === 'COMPENSATING';
+    const expected = saga.status === 'RUNNING' || saga.status === 'COMPENSATING' || saga.status === 'ENDING';
     if (!expected || saga.step !== step) {
       await this.history(
         tx,
@@ -107,6 +119,10 @@ export class RentInstrumentSaga {
     );
     const rental = saga.rental;
 
+    if (saga.status === 'ENDING') {
+      await this.nextEndStep(tx, saga, rental);
+      return;
+    }
     if (saga.status === 'COMPENSATING') {
       await this.nextCompensation(tx, saga, rental);
       return;
@@ -154,25 +170,93 @@ export class RentInstrumentSaga {
       );
       return;
     }
-    if (saga.status !== 'COMPENSATING') return;
+    if (saga.status !== 'COMPENSATING' && saga.status !== 'ENDING') return;
     if (saga.stepAttempts >= this.config.SAGA_COMPENSATION_MAX_ATTEMPTS) {
       const message = `${step} not acknowledged after ${saga.stepAttempts} attempts; needs an operator`;
+      const ending = saga.status === 'ENDING';
       await this.transition(tx, saga, {
         status: 'FAILED',
         deadlineAt: null,
         failureReason: `${step}_FAILED`,
         failureMessage: message,
       });
-      await tx.rental.update({
-        where: { id: rentalId },
-        data: { status: 'FAILED', reason: `${step}_FAILED`, message },
-      });
+      // An ended rental stays TERMINATED with its reason: only its saga needs the operator.
+      if (!ending)
+        await tx.rental.update({
+          where: { id: rentalId },
+          data: { status: 'FAILED', reason: `${step}_FAILED`, message },
+        });
       this.outcomes.inc({ outcome: 'FAILED', reason: `${step}_FAILED` });
       return;
     }
     const attempt = saga.stepAttempts + 1;
     await this.transition(tx, saga, { stepAttempts: attempt, deadlineAt: this.deadline() });
-    await this.send(tx, saga.rental, step, attempt);
+    await this.send(tx, saga.rental, step, attempt, saga.status === 'ENDING' ? 'END' : undefined);
+  }
+
+  /**
+   * Ends a CONFIRMED rental: TERMINATED with `reason` at once (its history kept), `rental.terminated`
+   * to the student, then the END steps give back the instrument and the slot. Returns false when
+   * the rental is not CONFIRMED (any more): nothing is done then.
+   */
+  async end(tx: Tx, rental: Rental, reason: EndReason, message: string): Promise<boolean> {
+    const terminatedAt = new Date();
+    const { count } = await tx.rental.updateMany({
+      where: { id: rental.id, status: 'CONFIRMED' },
+      data: { status: 'TERMINATED', reason, message, terminatedAt },
+    });
+    if (count !== 1) return false;
+    const saga = await tx.saga.findUniqueOrThrow({ where: { rentalId: rental.id } });
+    const [first] = endSteps as [CompensationStep];
+    await this.transition(tx, saga, {
+      status: 'ENDING',
+      step: first,
+      stepAttempts: 1,
+      deadlineAt: this.deadline(),
+    });
+    Object.assign(rental, { status: 'TERMINATED', reason, message, terminatedAt });
+    await this.outbox.add(
+      tx,
+      createEvent(
+        events.rentalTerminated,
+        {
+          rentalId: rental.id,
+          studentId: rental.studentId,
+          instrumentId: rental.instrumentId,
+          terminatedAt: terminatedAt.toISOString(),
+          reason,
+        },
+        { partitionKey: rental.id },
+      ),
+    );
+    await this.send(tx, rental, first, 1, 'END');
+    return true;
+  }
+
+  /** Sends the charge of month `month` (> 1) of a rental; `attempt` counts the sends of that month. */
+  async chargeMonth(tx: Tx, rental: Rental, month: number, attempt: number): Promise<void> {
+    await this.send(tx, rental, monthlyChargeStep(month), attempt, 'EXECUTE', month);
+  }
+
+  /** Billing answered the charge of month `month` (> 1): its step in the history. */
+  async onMonthCharged(tx: Tx, rentalId: string, month: number, result: StepResult): Promise<void> {
+    await this.finishAttempt(
+      tx,
+      rentalId,
+      monthlyChargeStep(month),
+      result.ok ? 'SUCCEEDED' : 'REJECTED',
+      result.ok ? null : result.reason,
+    );
+  }
+
+  private async nextEndStep(tx: Tx, saga: Saga, rental: Rental): Promise<void> {
+    const next = endSteps[endSteps.indexOf(saga.step as CompensationStep) + 1];
+    if (!next) {
+      await this.transition(tx, saga, { status: 'ENDED', step: 'ENDED', deadlineAt: null });
+      return;
+    }
+    await this.transition(tx, saga, { step: next, stepAttempts: 1, deadlineAt: this.deadline() });
+    await this.send(tx, rental, next, 1, 'END');
   }
 
   private async compensate(
@@ -240,6 +324,16 @@ export class RentInstrumentSaga {
         endsOn: new Date(`${endsOn}T00:00:00Z`),
       },
     });
+    // Month 1 was charged by the CHARGE_PAYMENT step; the daily work charges the others.
+    await tx.rentalMonth.create({
+      data: {
+        rentalId: rental.id,
+        month: 1,
+        dueOn: new Date(`${startsOn}T00:00:00Z`),
+        sentOn: new Date(`${startsOn}T00:00:00Z`),
+        status: 'CHARGED',
+      },
+    });
     this.outcomes.inc({ outcome: 'CONFIRMED', reason: '' });
     await this.outbox.add(
       tx,
@@ -297,31 +391,42 @@ export class RentInstrumentSaga {
     Object.assign(saga, change, { version: saga.version + 1 });
   }
 
-  /** Sends a step's command through the outbox and records the attempt. */
-  private async send(tx: Tx, rental: Rental, step: Step, attempt: number): Promise<void> {
-    const action = step in compensationOf ? 'EXECUTE' : 'COMPENSATE';
+  /**
+   * Sends a step's command through the outbox and records the attempt. The action is EXECUTE for a
+   * forward step, COMPENSATE for a compensation, unless given (END while a rental ends).
+   */
+  private async send(
+    tx: Tx,
+    rental: Rental,
+    step: Step,
+    attempt: number,
+    action: 'EXECUTE' | 'COMPENSATE' | 'END' = step in compensationOf ? 'EXECUTE' : 'COMPENSATE',
+    month = 1,
+  ): Promise<void> {
     await tx.sagaStep.create({ data: { rentalId: rental.id, step, action, attempt, outcome: 'STARTED' } });
     const ref = { rentalId: rental.id, studentId: rental.studentId };
     const options = { partitionKey: rental.id };
     const command = (definition: EventDefinition, data: unknown) =>
       createEvent(definition, data as never, options);
-    const commands: Record<Step, () => ReturnType<typeof command>> = {
+    const charge = () =>
+      command(events.chargePayment, {
+        ...ref,
+        month,
+        amountCents: rental.monthlyFeeCents ?? 0,
+        currency: rental.currency ?? 'EUR',
+        description: `month ${month} of ${rental.months} of rental ${rental.id}`,
+      });
+    const commands: Record<ForwardStep | CompensationStep, () => ReturnType<typeof command>> = {
       RESERVE_SLOT: () => command(events.reserveSlot, ref),
       RESERVE_INSTRUMENT: () =>
         command(events.reserveInstrument, { ...ref, instrumentId: rental.instrumentId }),
-      CHARGE_PAYMENT: () =>
-        command(events.chargePayment, {
-          ...ref,
-          amountCents: rental.monthlyFeeCents ?? 0,
-          currency: rental.currency ?? 'EUR',
-          description: `first month of rental ${rental.id}`,
-        }),
+      CHARGE_PAYMENT: charge,
       REFUND_PAYMENT: () => command(events.refundPayment, ref),
       RELEASE_INSTRUMENT: () =>
         command(events.releaseInstrument, { ...ref, instrumentId: rental.instrumentId }),
       RELEASE_SLOT: () => command(events.releaseSlot, ref),
     };
-    await this.outbox.add(tx, commands[step]());
+    await this.outbox.add(tx, step in commands ? commands[step as ForwardStep]() : charge());
   }
 
   private async finishAttempt(
