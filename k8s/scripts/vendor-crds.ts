@@ -52,7 +52,6 @@ export const schemaKinds: { component: string; kind: string; version: string }[]
   { component: 'knative-eventing', kind: 'Trigger', version: 'v1' },
   { component: 'knative-eventing', kind: 'EventPolicy', version: 'v1alpha1' },
   { component: 'knative-eventing', kind: 'PingSource', version: 'v1' },
-  { component: 'knative-eventing', kind: 'PingSource', version: 'v1' },
   { component: 'eventing-kafka-broker', kind: 'KafkaSink', version: 'v1alpha1' },
   { component: 'knative-operator', kind: 'KnativeEventing', version: 'v1beta1' },
   { component: 'flagger', kind: 'Canary', version: 'v1beta1' },
