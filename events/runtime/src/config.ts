@@ -24,6 +24,47 @@ export const duration = (fallback: string) =>
       return z.NEVER;
     });
 
+/** Who may call the HTTP API (events/runtime/src/auth); also read by the dead-letters CLI. */
+export const authShape = {
+  /**
+   * The OIDC issuer whose bearer tokens the HTTP API accepts (its `iss`, exactly), and the audience
+   * they must name. Required to start (runService checks): without them no route but health answers.
+   */
+  OIDC_ISSUER: z.url().optional(),
+  OIDC_AUDIENCE: z.string().min(1).optional(),
+  /** The issuer's JWKS; by default discovered from `<OIDC_ISSUER>/.well-known/openid-configuration`. */
+  OIDC_JWKS_URI: z.url().optional(),
+  /** The signature algorithms accepted, comma-separated: asymmetric only (never `none` or HS*). */
+  OIDC_ALGORITHMS: z
+    .string()
+    .default('RS256')
+    .transform((text) => text.split(',').map((alg) => alg.trim()))
+    .pipe(
+      z
+        .array(
+          z.enum([
+            'RS256',
+            'RS384',
+            'RS512',
+            'PS256',
+            'PS384',
+            'PS512',
+            'ES256',
+            'ES384',
+            'ES512',
+            'EdDSA',
+            'Ed25519',
+          ]),
+        )
+        .min(1),
+    ),
+  /** The claim holding the caller's roles (an array or a space-separated string); dots descend, e.g. realm_access.roles. */
+  OIDC_ROLES_CLAIM: z.string().min(1).default('roles'),
+  OIDC_STUDENT_ROLE: z.string().min(1).default('student'),
+  OIDC_STAFF_ROLE: z.string().min(1).default('staff'),
+  OIDC_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(30),
+};
+
 const baseShape = {
   PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).default(9464),
@@ -69,43 +110,7 @@ const baseShape = {
   DEPLOYMENT_ENVIRONMENT: z.string().default('local'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   OTEL_SERVICE_NAME: z.string().optional(),
-  /**
-   * The OIDC issuer whose bearer tokens the HTTP API accepts (its `iss`, exactly), and the audience
-   * they must name. Required to start (runService checks): without them no route but health answers.
-   */
-  OIDC_ISSUER: z.url().optional(),
-  OIDC_AUDIENCE: z.string().min(1).optional(),
-  /** The issuer's JWKS; by default discovered from `<OIDC_ISSUER>/.well-known/openid-configuration`. */
-  OIDC_JWKS_URI: z.url().optional(),
-  /** The signature algorithms accepted, comma-separated: asymmetric only (never `none` or HS*). */
-  OIDC_ALGORITHMS: z
-    .string()
-    .default('RS256')
-    .transform((text) => text.split(',').map((alg) => alg.trim()))
-    .pipe(
-      z
-        .array(
-          z.enum([
-            'RS256',
-            'RS384',
-            'RS512',
-            'PS256',
-            'PS384',
-            'PS512',
-            'ES256',
-            'ES384',
-            'ES512',
-            'EdDSA',
-            'Ed25519',
-          ]),
-        )
-        .min(1),
-    ),
-  /** The claim holding the caller's roles (an array or a space-separated string); dots descend, e.g. realm_access.roles. */
-  OIDC_ROLES_CLAIM: z.string().min(1).default('roles'),
-  OIDC_STUDENT_ROLE: z.string().min(1).default('student'),
-  OIDC_STAFF_ROLE: z.string().min(1).default('staff'),
-  OIDC_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(30),
+  ...authShape,
   /** Requests per caller (token subject) per window on the rate-limited routes (POST /rentals). */
   RATE_LIMIT: positiveInt(10),
   RATE_LIMIT_WINDOW: duration('1m'),

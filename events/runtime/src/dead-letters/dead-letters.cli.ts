@@ -5,15 +5,21 @@
  *
  * Reads KAFKA_BROKERS, KAFKA_TOPIC (default soundgood.events), KAFKA_DEAD_LETTER_TOPIC (default
  * soundgood.dead-letters). Replays to the events topic, or with --sink to a Knative broker ingress.
+ *
+ * Staff only: SOUNDGOOD_OPERATOR_TOKEN holds a staff bearer token of the issuer the services trust
+ * (OIDC_ISSUER, OIDC_AUDIENCE; ./operator.ts). A replay prints an audit line (JSON: who, what,
+ * when), also appended to DEAD_LETTERS_AUDIT_FILE when set.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaPublisher } from '../kafka/kafka.publisher.js';
 import { KnativePublisher } from '../knative/knative.publisher.js';
 import { listDeadLetters, originalEvent, originalRecord } from './dead-letters.js';
+import { audit, authorizeOperator } from './operator.js';
 
 const usage = 'usage: dead-letters list | replay <event-id>... | replay --all [--sink <url>]';
 
 async function main(args: string[]): Promise<void> {
+  const operator = await authorizeOperator();
   const brokers = process.env.KAFKA_BROKERS;
   if (!brokers) throw new Error('KAFKA_BROKERS is not set');
   const topic = process.env.KAFKA_TOPIC ?? 'soundgood.events';
@@ -53,6 +59,7 @@ async function main(args: string[]): Promise<void> {
     await publisher.sendRecords(topic, chosen.map(originalRecord));
     await publisher.disconnect();
   }
+  audit(operator, sink ?? `kafka://${topic}`, chosen);
   console.log(`replayed ${chosen.length} event(s) to ${sink ?? topic}`);
 }
 
