@@ -45,6 +45,11 @@ interface IndexSource {
   chartTags?: boolean;
   /** A release tag per chart version; the chart's name from its Chart.yaml at the tag. */
   releaseTags?: { pattern: RegExp; charts: string[] };
+  /**
+   * Charts published from a branch (the repository's CI publishes each chart version that lands
+   * there) whose index.yaml is not in the snapshot: the version each Chart.yaml has at `ref`.
+   */
+  chartYamls?: { ref: string; paths: string[] };
   charts: string[];
 }
 
@@ -99,6 +104,13 @@ const helmSources: IndexSource[] = [
     index: { ref: 'gh-pages', path: 'index.yaml' },
     charts: ['opentelemetry-collector'],
   },
+  {
+    url: 'https://openfaas.github.io/faas-netes/',
+    repository: 'openfaas/faas-netes',
+    // gh-pages (the published index.yaml) is not in the snapshot; faas-netes tags are the controller's.
+    chartYamls: { ref: 'master', paths: ['chart/openfaas/Chart.yaml', 'chart/cron-connector/Chart.yaml'] },
+    charts: ['openfaas', 'cron-connector'],
+  },
 ];
 
 function helmRepository(source: IndexSource) {
@@ -113,6 +125,19 @@ function helmRepository(source: IndexSource) {
       charts[chart] = (index.entries[chart] ?? [])
         .slice(0, keep)
         .map(({ version, appVersion }) => ({ version: String(version), appVersion: String(appVersion) }));
+    }
+  } else if (source.chartYamls) {
+    const { ref, paths } = source.chartYamls;
+    from = `${describe(source.repository, ref)}: ${paths.join(', ')} (one version per chart)`;
+    for (const path of paths) {
+      const { name, version, appVersion } = parseYaml(git(source.repository, 'show', `${ref}:${path}`)) as {
+        name: string;
+        version: string;
+        appVersion?: string;
+      };
+      charts[name] = [
+        { version: String(version), ...(appVersion ? { appVersion: String(appVersion) } : {}) },
+      ];
     }
   } else if (source.chartTags) {
     from = `${source.repository}: chart-releaser tags <chart>-<version>`;
@@ -289,6 +314,21 @@ const chartSources: { chart: string; version: string; repository: string; ref: s
     repository: 'open-telemetry/opentelemetry-helm-charts',
     ref: 'opentelemetry-collector-0.170.0',
     dir: 'charts/opentelemetry-collector',
+  },
+  // faas-netes master at the commit k8s/crd-sources.yaml pins: the charts' versions there
+  {
+    chart: 'openfaas',
+    version: '15.0.6',
+    repository: 'openfaas/faas-netes',
+    ref: '662ce9ce36ec4a32467773c308807bd5d58f5ae6',
+    dir: 'chart/openfaas',
+  },
+  {
+    chart: 'cron-connector',
+    version: '0.6.16',
+    repository: 'openfaas/faas-netes',
+    ref: '662ce9ce36ec4a32467773c308807bd5d58f5ae6',
+    dir: 'chart/cron-connector',
   },
 ];
 

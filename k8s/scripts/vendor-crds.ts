@@ -71,6 +71,7 @@ export const schemaKinds: { component: string; kind: string; version: string }[]
   { component: 'strimzi', kind: 'Kafka', version: 'v1' },
   { component: 'strimzi', kind: 'KafkaNodePool', version: 'v1' },
   { component: 'cloudnative-pg', kind: 'Cluster', version: 'v1' },
+  { component: 'openfaas', kind: 'Function', version: 'v1' },
 ];
 
 export function readSources(): CrdSource[] {

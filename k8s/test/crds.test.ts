@@ -58,6 +58,7 @@ function installedReleases(objects: K8sObject[]): Record<string, string | undefi
     flagger: chart('flagger'),
     strimzi: chart('strimzi-kafka-operator'),
     'cloudnative-pg': appVersion('cloudnative-pg'),
+    openfaas: chart('openfaas'),
     ...Object.fromEntries(
       readSources()
         .filter((s) => s.component.startsWith('flux-'))

@@ -53,6 +53,12 @@ export const upstreamServices: Record<
     ports: { 80: 9090 },
     pods: { labels: { 'app.kubernetes.io/name': 'prometheus' }, serviceAccount: 'prometheus-server' },
   },
+  'openfaas/gateway': {
+    source:
+      'openfaas/faas-netes chart/openfaas templates/gateway-svc.yaml (port 8080 -> targetPort 8080: the gateway container, port http)',
+    ports: { 8080: 8080 },
+    pods: { labels: { app: 'gateway' }, serviceAccount: 'openfaas-controller', ports: { http: 8080 } },
+  },
   'observability/otel-collector': {
     source: 'open-telemetry/opentelemetry-helm-charts opentelemetry-collector (ports.otlp-http 4318)',
     ports: { 4317: 4317, 4318: 4318 },

@@ -25,11 +25,13 @@ const chartComponents: Record<string, string | null> = {
   'strimzi-kafka-operator': 'strimzi',
   'cloudnative-pg': 'cloudnative-pg',
   flagger: 'flagger',
+  openfaas: 'openfaas', // faas-netes chart/openfaas: its crds/ and (createCRDs) templated CRDs
   istiod: null,
   gateway: null,
   prometheus: null, // prometheus-community/prometheus (not kube-prometheus-stack): no CRDs
   'opentelemetry-collector': null,
   loadtester: null,
+  'cron-connector': null,
 };
 
 let byComponent: Map<string, Set<string>> | undefined;
