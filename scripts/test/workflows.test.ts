@@ -1,6 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { dockerfileErrors, parseDockerfile, readIfExists } from './dockerfile.js';
 import { lint, repoRoot, toolPaths } from './tools.js';
 import { workflowErrors } from './workflows.js';
 
@@ -31,6 +33,52 @@ describe('.github/workflows', () => {
 
   it.each(workflows)('%s pins every action by commit sha and grants least-privilege permissions', (file) => {
     expect(workflowErrors(readFileSync(file, 'utf8'))).toEqual([]);
+  });
+});
+
+describe('the images workflow builds every OpenFaaS function', () => {
+  const images = parseYaml(readFileSync(join(workflowsDir, 'images.yml'), 'utf8'));
+  const job = images.jobs.function;
+  const built: string[] = job.strategy.matrix.function;
+  const functions = readdirSync(join(repoRoot, 'functions')).filter((name) =>
+    existsSync(join(repoRoot, 'functions', name, 'package.json')),
+  );
+
+  it('has a matrix entry per functions/<name> workspace, built from its own Dockerfile', () => {
+    expect([...built].sort()).toEqual([...functions].sort());
+    const build = job.steps.find((step: { id?: string }) => step.id === 'build');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
+    expect(build.with.file).toBe('functions/${{ matrix.function }}/Dockerfile');
+    expect(build.with.context).toBe('.'); // the workspaces it depends on are outside its folder
+    for (const name of built) {
+      const stages = parseDockerfile(readFileSync(join(repoRoot, 'functions', name, 'Dockerfile'), 'utf8'));
+      expect(stages.at(-1)?.name, name).toBe(build.with.target);
+    }
+  });
+
+  it.each(functions)('functions/%s/Dockerfile passes hadolint and the image rules', (name) => {
+    const dockerfile = join(repoRoot, 'functions', name, 'Dockerfile');
+    const { code, output } = lint(toolPaths.hadolint, [
+      '--no-color',
+      '--failure-threshold',
+      'style',
+      dockerfile,
+    ]);
+    expect(output).toBe('');
+    expect(code).toBe(0);
+    expect(
+      dockerfileErrors(readFileSync(dockerfile, 'utf8'), readIfExists(join(repoRoot, '.dockerignore'))),
+    ).toEqual([]);
+  });
+
+  it('builds the function as the OpenFaaS template runs it: of-watchdog in http mode before the template server', () => {
+    for (const name of built) {
+      const text = readFileSync(join(repoRoot, 'functions', name, 'Dockerfile'), 'utf8');
+      expect(text).toMatch(/^FROM ghcr\.io\/openfaas\/of-watchdog:\d+\.\d+\.\d+ AS watchdog$/m);
+      expect(text).toContain(`fprocess="node functions/${name}/dist/index.js"`);
+      expect(text).toMatch(/mode=http/);
+      expect(text).toMatch(/^CMD \["fwatchdog"\]$/m);
+    }
   });
 });
 
