@@ -33,6 +33,12 @@ describe('TokenVerifier', () => {
     expect([...(await verifier.verify(token)).roles]).toEqual(['staff']);
   });
 
+  it('reads a namespaced roles claim whose name has dots (Auth0)', async () => {
+    const claim = 'https://soundgood.example/roles';
+    const token = await issuer.mint('s-3', [], { claims: { [claim]: ['student'] } });
+    expect([...(await verifierFor({ OIDC_ROLES_CLAIM: claim }).verify(token)).roles]).toEqual(['student']);
+  });
+
   it.each([
     ['expired', { expiresIn: -3600 }, /expired/],
     ['not yet valid', { notBefore: 3600 }, /not valid yet/],
@@ -51,9 +57,9 @@ describe('TokenVerifier', () => {
 
   it('refuses alg none, and an algorithm it was not configured for', async () => {
     await expect(verifierFor().verify(issuer.unsigned())).rejects.toThrow(/algorithm/);
-    await expect(
-      verifierFor({ OIDC_ALGORITHMS: 'ES256' }).verify(await issuer.staff()),
-    ).rejects.toThrow(/algorithm/);
+    await expect(verifierFor({ OIDC_ALGORITHMS: 'ES256' }).verify(await issuer.staff())).rejects.toThrow(
+      /algorithm/,
+    );
   });
 
   it('never accepts none or HS256 in OIDC_ALGORITHMS', () => {

@@ -49,9 +49,13 @@ export class TokenVerifier {
   }
 
   private rolesOf(payload: JWTPayload): Set<Role> {
-    let claim: unknown = payload;
-    for (const part of this.config.OIDC_ROLES_CLAIM.split('.')) {
-      claim = claim && typeof claim === 'object' ? (claim as Record<string, unknown>)[part] : undefined;
+    const name = this.config.OIDC_ROLES_CLAIM;
+    // A claim named with dots (Auth0's namespaced `https://soundgood.example/roles`) as it is, else a path.
+    let claim: unknown = name in payload ? payload[name] : payload;
+    if (!(name in payload)) {
+      for (const part of name.split('.')) {
+        claim = claim && typeof claim === 'object' ? (claim as Record<string, unknown>)[part] : undefined;
+      }
     }
     const values = Array.isArray(claim) ? claim : typeof claim === 'string' ? claim.split(' ') : [];
     const roles = new Set<Role>();
