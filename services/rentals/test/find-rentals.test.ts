@@ -90,7 +90,31 @@ describe('find rentals', () => {
     const [terminated] = (
       await rentals.http<{ endedOn: string; status: string }[]>('GET', `/rentals?in=ended&${march}&offset=2`)
     ).body;
-    expect(terminated).toMatchObject({ status: 'TERMINATED', endedOn: '2032-03-31' });
+    expect(terminated).toMatchObject({ status: 'TERMINATED', endedOn: '2032-03-31', inArrears: false });
+  });
+
+  it('says which active rentals are in arrears: a declined month not charged since', async () => {
+    const [paying] = await rental('paying', '2034-01-10', '2034-04-10');
+    const [late] = await rental('late', '2034-01-11', '2034-04-11');
+    const month = (
+      rentalId: string,
+      n: number,
+      status: 'CHARGED' | 'DECLINED' | 'DUE',
+      reason: string | null,
+    ) =>
+      rentals.db.rentalMonth.create({
+        data: { rentalId, month: n, dueOn: day('2034-02-10'), sentOn: day('2034-02-10'), status, reason },
+      });
+    await month(paying, 1, 'CHARGED', null);
+    await month(paying, 2, 'CHARGED', 'CARD_DECLINED'); // declined once, charged on a retry
+    await month(late, 1, 'CHARGED', null);
+    await month(late, 2, 'DUE', 'CARD_DECLINED'); // retried today, not answered yet
+    const listed = await rentals.http<{ id: string; inArrears: boolean }[]>(
+      'GET',
+      '/rentals?in=active&from=2034-02-01&to=2034-03-01',
+    );
+    const arrears = Object.fromEntries(listed.body.map((r) => [r.id, r.inArrears]));
+    expect(arrears).toEqual({ [paying]: false, [late]: true });
   });
 
   it('pages with limit and offset', async () => {

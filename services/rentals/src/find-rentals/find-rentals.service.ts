@@ -26,8 +26,12 @@ export interface RentalSummary {
   startsOn: string | null;
   endsOn: string | null;
   terminatedAt: Date | null;
+  /** Why it ended (ENDED on its date, PAYMENT_OVERDUE, TERMINATED_EARLY), or why it was refused. */
+  reason: string | null;
   /** The school's date the rental ended or will end: its termination's, else its `endsOn`. */
   endedOn: string | null;
+  /** CONFIRMED with a month whose charge was declined and is not paid yet. */
+  inArrears: boolean;
 }
 
 const asDate = (day: string) => new Date(`${day}T00:00:00Z`);
@@ -61,20 +65,28 @@ export class FindRentalsService {
       orderBy: [{ startsOn: 'asc' }, { id: 'asc' }],
       take: limit,
       skip: offset,
+      // A declined month keeps its reason until a retry charges it (rental-lifecycle's arrears).
+      include: {
+        billingMonths: {
+          where: { status: { not: 'CHARGED' }, reason: { not: null } },
+          select: { month: true },
+        },
+      },
     });
     return rentals.map(
       ({
         idempotencyKey: _key,
         createdAt: _created,
         updatedAt: _updated,
-        reason: _r,
         message: _m,
+        billingMonths,
         ...rental
       }) => ({
         ...rental,
         startsOn: day(rental.startsOn),
         endsOn: day(rental.endsOn),
         endedOn: rental.terminatedAt ? dateIn(this.timeZone, rental.terminatedAt) : day(rental.endsOn),
+        inArrears: rental.status === 'CONFIRMED' && billingMonths.length > 0,
       }),
     );
   }
