@@ -15,6 +15,7 @@ import pg from 'pg';
 import { expect } from 'vitest';
 import type { Running } from '../../../../scripts/infra/component.ts';
 import { knative, startBroker } from '../../../../scripts/infra/knative.ts';
+import { postTick, schoolDayTick, tickRecord } from '../../../../scripts/school-clock.ts';
 import {
   describeService,
   kafkaEnvironment,
@@ -41,6 +42,13 @@ export interface Rental {
 }
 
 export type Stack = Awaited<ReturnType<typeof startSoundgood>>;
+
+/** Day D of the Nth month after, or that month's last day: written apart from the service's library. */
+export const monthsAfter = (date: string, months: number) => {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const lastDay = new Date(Date.UTC(year, month + months, 0)).getUTCDate();
+  return new Date(Date.UTC(year, month - 1 + months, Math.min(day, lastDay))).toISOString().slice(0, 10);
+};
 export type Transport = 'knative' | 'kafka';
 
 export const transport = (process.env.SOUNDGOOD_E2E_TRANSPORT ?? 'knative') as Transport;
@@ -65,6 +73,7 @@ export async function startSoundgood(
   // The topic the services' events travel on: the broker's, or the kafka transport's own.
   let topic = `e2e.${run}.events`;
   let broker: Running | undefined;
+  let ingress: string | undefined;
   let transportEnvironment: (databaseUrl: string) => Record<string, string>;
   if (transport === 'knative') {
     const started = await startBroker({
@@ -78,6 +87,7 @@ export async function startSoundgood(
     });
     broker = started.running;
     topic = started.contract.resources[0].topics[0] as string;
+    ingress = started.ingress;
     transportEnvironment = (databaseUrl) => knativeEnvironment(databaseUrl, started.ingress);
   } else {
     await createTopics(kafka, [topic, deadLetterTopic]);
@@ -148,6 +158,22 @@ export async function startSoundgood(
     staffHeaders: auth.staff,
     call,
     query,
+
+    /**
+     * Sends the daily tick of the instant `at` (its school day: the date of `at` in Stockholm), as the
+     * PingSource school-day does in a cluster and scripts/school-clock.ts under `npm start`.
+     */
+    async tick(at: Date, id?: string): Promise<void> {
+      const tick = schoolDayTick(at, 'Europe/Stockholm', id);
+      if (ingress) return postTick(ingress, tick);
+      const producer = kafka.producer();
+      await producer.connect();
+      try {
+        await producer.send({ topic, messages: [tickRecord(tick)] });
+      } finally {
+        await producer.disconnect();
+      }
+    },
 
     async student(paymentMethod = 'pm_card_visa'): Promise<string> {
       const id = randomUUID();
@@ -250,9 +276,19 @@ export async function startSoundgood(
         active.map((r) => r.id).sort(),
       );
 
+      // Monthly charges sent by the daily work are answered before the books are compared.
+      await waitFor(
+        async () =>
+          (await query('rentals', `SELECT 1 FROM rental_months WHERE status = 'DUE'`)).length === 0
+            ? true
+            : undefined,
+        'no monthly charge in flight',
+        60_000,
+      );
       const [fees] = await query<{ total: string }>(
         'rentals',
-        `SELECT coalesce(sum(monthly_fee_cents), 0) AS total FROM rentals WHERE status IN ('CONFIRMED', 'TERMINATED')`,
+        `SELECT coalesce(sum(r.monthly_fee_cents), 0) AS total FROM rentals r JOIN rental_months m ON m.rental_id = r.id
+         WHERE r.status IN ('CONFIRMED', 'TERMINATED') AND m.status = 'CHARGED'`,
       );
       const [charged] = await query<{ total: string }>(
         'billing',
@@ -264,8 +300,36 @@ export async function startSoundgood(
       );
       expect(
         Number(charged?.total) - Number(refunded?.total),
-        'charges - refunds = fees of confirmed rentals',
+        'charges - refunds = the fees of the months charged of confirmed and terminated rentals',
       ).toBe(Number(fees?.total));
+
+      // Months elapsed, by an oracle apart from the service's calendar: an active rental that owes
+      // nothing has paid every month due by the last school day processed, an ended one all its months.
+      const [clock] = await query<{ date: string | null }>(
+        'rentals',
+        `SELECT to_char(max(date), 'YYYY-MM-DD') AS date FROM school_days`,
+      );
+      const settled = await query<{ id: string; status: string; starts_on: string; months: number }>(
+        'rentals',
+        `SELECT id, status::text, to_char(starts_on, 'YYYY-MM-DD') AS starts_on, months FROM rentals r
+         WHERE (status = 'CONFIRMED' OR (status = 'TERMINATED' AND reason = 'ENDED'))
+           AND NOT EXISTS (SELECT 1 FROM rental_months m WHERE m.rental_id = r.id AND m.status <> 'CHARGED')`,
+      );
+      const billed = await query<{ rental_id: string; months: string }>(
+        'billing',
+        `SELECT rental_id, count(*) AS months FROM charges WHERE status = 'CHARGED' GROUP BY rental_id`,
+      );
+      const chargedMonths = new Map(billed.map((b) => [b.rental_id, Number(b.months)]));
+      for (const rental of settled) {
+        const today = clock?.date && clock.date > rental.starts_on ? clock.date : rental.starts_on;
+        let due = 0;
+        while (due < rental.months && monthsAfter(rental.starts_on, due) <= today) due += 1;
+        const expected = rental.status === 'TERMINATED' ? rental.months : due;
+        expect(
+          chargedMonths.get(rental.id) ?? 0,
+          `months charged of ${rental.status} rental ${rental.id}`,
+        ).toBe(expected);
+      }
     },
 
     async close(): Promise<void> {
