@@ -88,6 +88,10 @@ const monthlyReport = z.object({
     active: count,
     activeByStatus: byStatus,
     endedByStatus: byStatus,
+    /** Why the month's ended rentals ended: ENDED (on their date), PAYMENT_OVERDUE, TERMINATED_EARLY. */
+    endedByReason: byStatus,
+    /** Active rentals in arrears when the report was made. */
+    inArrears: count,
   }),
   money: z.array(
     z.object({

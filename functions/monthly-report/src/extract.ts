@@ -15,6 +15,9 @@ export interface RentalRow {
   startsOn: string | null;
   endsOn: string | null;
   endedOn?: string | null;
+  /** Why it ended, from the rentals service (ENDED, PAYMENT_OVERDUE, TERMINATED_EARLY). */
+  reason?: string | null;
+  inArrears?: boolean;
 }
 
 export interface ChargeRow {

@@ -31,11 +31,12 @@ export function renderHtml(report: MonthlyReport): string {
 <p>From ${escapeHtml(report.period.from)} to ${escapeHtml(report.period.to)} (exclusive), ${escapeHtml(report.timeZone)}; generated ${escapeHtml(report.generatedAt)}.</p>
 <h2>Rentals</h2>
 ${table(
-  ['', 'count', 'by status'],
+  ['', 'count', 'by status or reason'],
   [
     ['started', String(report.rentals.started), ''],
-    ['ended', String(report.rentals.ended), statuses(report.rentals.endedByStatus)],
+    ['ended', String(report.rentals.ended), statuses(report.rentals.endedByReason)],
     ['active', String(report.rentals.active), statuses(report.rentals.activeByStatus)],
+    ['in arrears', String(report.rentals.inArrears), ''],
   ],
 )}
 <h2>Revenue and refunds by instrument type</h2>

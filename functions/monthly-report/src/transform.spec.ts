@@ -19,8 +19,11 @@ const rental = (id: string, instrumentId: string, startsOn: string, endedOn: str
 describe('the monthly report', () => {
   it('counts rentals, money by instrument type and utilisation', () => {
     const octoberToDecember = rental('r1', 'g1', '2026-10-15', '2026-12-15');
-    const startedMid = rental('r2', 'g2', '2026-11-11', '2027-02-11');
-    const terminated = rental('r3', 'p1', '2026-11-01', '2026-11-16', 'TERMINATED');
+    const startedMid = { ...rental('r2', 'g2', '2026-11-11', '2027-02-11'), inArrears: true };
+    const terminated = {
+      ...rental('r3', 'p1', '2026-11-01', '2026-11-16', 'TERMINATED'),
+      reason: 'TERMINATED_EARLY',
+    };
     const rejected = {
       ...rental('r4', 'p1', '', ''),
       status: 'REJECTED',
@@ -55,6 +58,8 @@ describe('the monthly report', () => {
       active: 3,
       activeByStatus: { CONFIRMED: 2, TERMINATED: 1 },
       endedByStatus: { TERMINATED: 1 },
+      endedByReason: { TERMINATED_EARLY: 1 },
+      inArrears: 1,
     });
     expect(report.money).toEqual([
       {

@@ -34,8 +34,12 @@ export interface MonthlyReport {
     active: number;
     /** Active rentals by their current status (whatever statuses the rentals service has). */
     activeByStatus: Record<string, number>;
-    /** Ended rentals by status: TERMINATED early, ENDED on their date, overdue... */
+    /** Ended rentals by status (TERMINATED, whatever the rentals service adds). */
     endedByStatus: Record<string, number>;
+    /** Ended rentals by why they ended: ENDED on their date, PAYMENT_OVERDUE, TERMINATED_EARLY. */
+    endedByReason: Record<string, number>;
+    /** Active rentals in arrears (a declined month not charged since) when the report was made. */
+    inArrears: number;
   };
   /** Charges and refunds created in the month, by the type of the rented instrument and currency. */
   money: MoneyLine[];
@@ -129,6 +133,8 @@ export function transform(month: Month, data: Extracted, timeZone: string, now: 
       active: data.active.length,
       activeByStatus: countBy(data.active, (r) => r.status),
       endedByStatus: countBy(data.ended, (r) => r.status),
+      endedByReason: countBy(data.ended, (r) => r.reason ?? 'UNKNOWN'),
+      inArrears: data.active.filter((r) => r.inArrears).length,
     },
     money: [...money.values()].sort((a, b) => byName(a, b) || a.currency.localeCompare(b.currency)),
     utilisation: [...types.values()].sort(byName),

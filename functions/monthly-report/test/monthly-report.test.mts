@@ -172,6 +172,8 @@ describe('monthly report', () => {
         active: 3, // a, b, c
         activeByStatus: { CONFIRMED: 2, TERMINATED: 1 },
         endedByStatus: { TERMINATED: 1 },
+        endedByReason: { TERMINATED_EARLY: 1 }, // c, by request
+        inArrears: 0,
       },
       money: [
         {
