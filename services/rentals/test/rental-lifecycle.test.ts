@@ -243,6 +243,28 @@ describe('the rental lifecycle, day by day', () => {
     expect(jun2).toMatchObject({ chargesSent: 0, rentalsEnded: 1 });
   });
 
+  it('ends a rental terminated on request the same way: TERMINATED_EARLY, then its END steps', async () => {
+    const d = await confirmedRental('2027-06-02T12:00:00Z', 2);
+    const terminated = await rentals.http('POST', `/rentals/${d.rentalId}/terminate`);
+    expect(terminated.status).toBe(200);
+    await waitForCount(() => sent(d.rentalId, events.rentalTerminated.type), 1, 'rental.terminated');
+    expect(sent(d.rentalId, events.rentalTerminated.type)[0]?.data).toMatchObject({
+      reason: 'TERMINATED_EARLY',
+    });
+    const ended = await released(d);
+    expect(ended).toMatchObject({ status: 'TERMINATED', reason: 'TERMINATED_EARLY' });
+    expect((await rentals.http('POST', `/rentals/${d.rentalId}/terminate`)).status).toBe(409);
+  });
+
+  it('shows the school days to staff only, and names a wrong limit', async () => {
+    const student = await rentals.issuer.student(randomUUID());
+    expect((await rentals.http('GET', '/school-days', undefined, { as: student })).status).toBe(403);
+    expect((await rentals.http('GET', '/school-days', undefined, { as: null })).status).toBe(401);
+    const bad = await rentals.http('GET', '/school-days?limit=0');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/limit/);
+  });
+
   it('takes the school date of a tick in the school’s time zone, not UTC’s', async () => {
     // 22:30 UTC on Jun 2 is 00:30 on Jun 3 in Stockholm (summer time, UTC+2).
     const { status } = await rentals.send(schoolDayTick(new Date('2027-06-02T22:30:00Z')));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { rentalQuery } from '../find-rentals/find-rentals.http.controller.js';
 import { sagaQuery } from '../inspect-rentals/inspect-rentals.http.controller.js';
 import { rentInstrumentBody } from '../rent-instrument/rent-instrument.http.controller.js';
+import { schoolDaysQuery } from '../rental-lifecycle/school-days.http.controller.js';
 
 const error = { description: 'the problem, naming each wrong field', content: { 'application/json': {} } };
 const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
@@ -53,7 +54,8 @@ export const openApiDocument = {
     },
     '/rentals/{id}': {
       get: {
-        summary: 'A rental, its saga and the saga’s history (each step, its times, outcome and reason)',
+        summary:
+          'A rental, its months (due day, charge status, attempts), its arrears, its saga and the saga’s history (each step, its times, outcome and reason)',
         parameters: [id],
         responses: {
           '200': { description: 'the rental' },
@@ -64,7 +66,7 @@ export const openApiDocument = {
     },
     '/rentals/{id}/terminate': {
       post: {
-        summary: 'End an active rental; frees its instrument and slot',
+        summary: 'End an active rental early (reason TERMINATED_EARLY); frees its instrument and slot',
         parameters: [id],
         responses: {
           '200': { description: 'TERMINATED' },
@@ -75,7 +77,8 @@ export const openApiDocument = {
     },
     '/sagas': {
       get: {
-        summary: 'Sagas in flight, stuck (past their deadline), failed, completed or rejected; stalest first',
+        summary:
+          'Sagas in flight (incl. ending rentals), stuck (past their deadline), failed, completed, rejected or ended; stalest first',
         parameters: Object.entries(z.toJSONSchema(sagaQuery).properties ?? {}).map(([name, schema]) => ({
           name,
           in: 'query',
@@ -83,6 +86,21 @@ export const openApiDocument = {
           schema,
         })),
         responses: { '200': { description: 'the sagas' }, '400': error },
+      },
+    },
+    '/school-days': {
+      get: {
+        summary:
+          'The school days the daily work processed (charges sent, rentals ended, the tick that did it), newest first',
+        parameters: Object.entries(z.toJSONSchema(schoolDaysQuery).properties ?? {}).map(
+          ([name, schema]) => ({
+            name,
+            in: 'query',
+            required: false,
+            schema,
+          }),
+        ),
+        responses: { '200': { description: 'the school days' }, '400': error },
       },
     },
     '/healthz': { get: { summary: 'liveness', responses: { '200': { description: 'alive' } } } },
