@@ -26,6 +26,10 @@ const libs = join(root, '.cache', 'kafka', version, 'libs');
 
 export interface KafkaOptions {
   port: number;
+  /** Where its data, properties and log go (default `.cache/infra`): a second Kafka needs its own. */
+  dir?: string;
+  /** Start on the data already in `dir` (a restart after a crash) instead of a fresh, formatted one. */
+  keepData?: boolean;
 }
 
 export const kafka: Component<KafkaOptions> = {
@@ -51,26 +55,22 @@ export const kafka: Component<KafkaOptions> = {
     if (result.status !== 0) throw new Error('mvn could not resolve the Kafka jars (is Maven installed?)');
   },
 
-  async start({ port }) {
+  async start({ port, dir = stateDir, keepData = false }) {
     await this.prepare();
     const classpath = join(libs, '*');
-    const dataDir = join(stateDir, 'kafka-data');
-    rmSync(dataDir, { recursive: true, force: true });
-    mkdirSync(dataDir, { recursive: true });
-    const properties = readFileSync(join(root, 'scripts', 'kafka', 'server.properties'), 'utf8')
-      .replaceAll('@KAFKA_PORT@', String(port))
-      .replaceAll('@CONTROLLER_PORT@', String(port + 1))
-      .replaceAll('@DATA_DIR@', dataDir);
-    const propertiesFile = join(stateDir, 'server.properties');
-    writeFileSync(propertiesFile, properties);
+    const dataDir = join(dir, 'kafka-data');
+    const propertiesFile = join(dir, 'server.properties');
     const java = (args: string[]) =>
       execFileSync('java', ['-cp', classpath, ...args], { encoding: 'utf8' }).trim();
-    const clusterId = java(['kafka.tools.StorageTool', 'random-uuid']);
-    java(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--standalone']);
+    if (!keepData || !existsSync(join(dataDir, 'meta.properties'))) {
+      rmSync(dataDir, { recursive: true, force: true });
+      mkdirSync(dataDir, { recursive: true });
+      formatStorage(dataDir, propertiesFile, port, java);
+    }
 
     log(`starting Kafka ${version} on 127.0.0.1:${port}`);
-    const logFile = join(stateDir, 'kafka.log');
-    const logFd = openSync(logFile, 'w');
+    const logFile = join(dir, 'kafka.log');
+    const logFd = openSync(logFile, keepData ? 'a' : 'w');
     const child = spawn(
       'java',
       [
@@ -101,6 +101,22 @@ export const kafka: Component<KafkaOptions> = {
     await stopPids(running.pids);
   },
 };
+
+/** Writes the node's properties and formats its (empty) data directory as a new KRaft cluster. */
+function formatStorage(
+  dataDir: string,
+  propertiesFile: string,
+  port: number,
+  java: (args: string[]) => string,
+): void {
+  const properties = readFileSync(join(root, 'scripts', 'kafka', 'server.properties'), 'utf8')
+    .replaceAll('@KAFKA_PORT@', String(port))
+    .replaceAll('@CONTROLLER_PORT@', String(port + 1))
+    .replaceAll('@DATA_DIR@', dataDir);
+  writeFileSync(propertiesFile, properties);
+  const clusterId = java(['kafka.tools.StorageTool', 'random-uuid']);
+  java(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--standalone']);
+}
 
 /** Creates the topics that do not exist yet (3 partitions) and waits until each has a leader. */
 export async function createTopics(brokers: string, topics: string[]): Promise<void> {

@@ -52,6 +52,11 @@ export class EventingServer extends Server implements CustomTransportStrategy {
         clientId: `soundgood-${service}`,
         brokers: (config.KAFKA_BROKERS as string).split(','),
         logLevel: logLevel.WARN,
+        // While the broker is away, try again at least every second (kafkajs's default backs off to
+        // 30 s), so that consuming resumes within about a second of its return; and for about 30 s
+        // before a consumer gives up and restarts: a restarted consumer is a new group member, which
+        // waits for its former self's session to expire. (The producer gives up sooner: kafka.publisher.ts.)
+        retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 30 },
         logCreator:
           () =>
           ({ level, log }) => {
@@ -104,9 +109,12 @@ export class EventingServer extends Server implements CustomTransportStrategy {
     });
   }
 
-  /** Ready when the relay runs and, on Kafka, every subscription's consumer has joined its group. */
+  /**
+   * Ready when the relay runs and publishes (its last attempt did not fail) and, on Kafka, every
+   * subscription's consumer is in its group and in touch with the broker.
+   */
   get ready(): boolean {
-    return this.listening && this.subscribers.every((s) => s.ready);
+    return this.listening && !this.relay.failing && this.subscribers.every((s) => s.ready);
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
@@ -137,6 +145,10 @@ export class EventingServer extends Server implements CustomTransportStrategy {
                 deadLetterTopic: config.KAFKA_DEAD_LETTER_TOPIC,
                 maxAttempts: config.EVENT_MAX_ATTEMPTS,
                 backoffMs: config.EVENT_RETRY_BACKOFF_MS,
+                dependenciesUp: async () => {
+                  await this.options.database.$queryRawUnsafe('SELECT 1');
+                  return true;
+                },
               },
               this.dispatcher,
               this.publisher as KafkaPublisher,
@@ -153,7 +165,10 @@ export class EventingServer extends Server implements CustomTransportStrategy {
     }
   }
 
-  /** Stops taking events, lets those in hand finish, then stops publishing. */
+  /**
+   * Stops taking events, lets those in hand finish and leaves the consumer groups (their partitions
+   * move to the other replicas at once), publishes what the outbox still holds, then disconnects.
+   */
   async close(): Promise<void> {
     this.listening = false;
     await Promise.all(this.subscribers.map((s) => s.stop()));

@@ -20,7 +20,28 @@ export interface SubscriberOptions {
   deadLetterTopic: string;
   maxAttempts: number;
   backoffMs: number;
+  /**
+   * Whether the service's own dependencies answer (its database). A handler that fails while they do
+   * not is retried without counting the attempt: an outage is not the event's fault, and must not
+   * send it to the dead-letter topic.
+   */
+  dependenciesUp?: () => Promise<boolean>;
 }
+
+/**
+ * Group timings (https://kafka.apache.org/documentation/#consumerconfigs_session.timeout.ms). A
+ * member that crashed (kill -9) never leaves its group: the coordinator waits out its session before
+ * the group rebalances and its restarted successor, a new member, gets the partitions. kafkajs has no
+ * static membership (group.instance.id), so the session is what bounds that wait: 6 s is the broker's
+ * smallest (group.min.session.timeout.ms). Heartbeats go out at most every second, and a fetch waits
+ * at most 1 s, so that heartbeats are never held up behind an idle fetch.
+ */
+export const groupTimings = {
+  sessionTimeout: 6_000,
+  heartbeatInterval: 1_000,
+  rebalanceTimeout: 20_000,
+  maxWaitTimeInMs: 1_000,
+} as const;
 
 /**
  * A consumer group reading the whole events topic and keeping the records whose `ce_type` one of its
@@ -33,6 +54,10 @@ export class KafkaSubscriber {
   private readonly consumer: Consumer;
   private readonly byType: Map<string, Subscription>;
   private joined = false;
+  /** When the consumer last heard from the broker (a fetch, a heartbeat, a join). */
+  private lastContact = 0;
+  private stopping = false;
+  private restarting?: NodeJS.Timeout;
 
   constructor(
     kafka: Kafka,
@@ -47,10 +72,16 @@ export class KafkaSubscriber {
     this.consumer = kafka.consumer({
       groupId: `${options.topic}.${group.name}`,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      ...groupTimings,
     });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+    const contact = () => {
+      this.lastContact = Date.now();
+    };
+    const { events } = this.consumer;
+    for (const event of [events.FETCH, events.HEARTBEAT, events.START_BATCH_PROCESS, events.COMMIT_OFFSETS])
+      this.consumer.on(event, contact);
+    this.consumer.on(events.GROUP_JOIN, () => {
+      contact();
       this.joined = true;
     });
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -59,20 +90,46 @@ export class KafkaSubscriber {
         Number(payload.offsetLag),
       );
     });
-    this.consumer.on(this.consumer.events.CRASH, (event) => {
+    // kafkajs restarts a consumer itself after a retriable error (the broker gone, retries exhausted);
+    // after any other it stays stopped, so this restarts it: nothing but a shutdown stops consuming.
+    this.consumer.on(events.CRASH, ({ payload }) => {
       this.joined = false;
-      this.logger.error(`${group.name}: consumer crashed: ${event.payload.error.message}`, 'Kafka');
+      this.logger.error(
+        `${group.name}: consumer crashed (${payload.restart ? 'kafkajs restarts it' : 'restarting it'}): ${payload.error.message}`,
+        'Kafka',
+      );
+      if (!payload.restart) this.restartSoon();
     });
   }
 
+  /** In its group, and in touch with the broker within a session timeout. */
   get ready(): boolean {
-    return this.joined;
+    return this.joined && Date.now() - this.lastContact < groupTimings.sessionTimeout;
   }
 
   async start(): Promise<void> {
     await this.consumer.connect();
     // A new group starts at the beginning: events published before its first start are not lost.
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
+    await this.run();
+  }
+
+  private restartSoon(delayMs = 1_000): void {
+    if (this.stopping || this.restarting) return;
+    this.restarting = setTimeout(async () => {
+      this.restarting = undefined;
+      if (this.stopping) return;
+      try {
+        await this.consumer.connect();
+        await this.run();
+      } catch (error) {
+        this.logger.error(`consumer restart failed, retrying: ${describe(error)}`, 'Kafka');
+        this.restartSoon(Math.min(delayMs * 2, 10_000));
+      }
+    }, delayMs);
+  }
+
+  private async run(): Promise<void> {
     await this.consumer.run({
       partitionsConsumedConcurrently: 3,
       // Every group reads the whole topic: committing after each batch would be one request per
@@ -84,7 +141,9 @@ export class KafkaSubscriber {
 
   /** Finishes the records in hand, commits their offsets and leaves the group. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.joined = false;
+    clearTimeout(this.restarting);
     await this.consumer.disconnect();
   }
 
@@ -123,6 +182,19 @@ export class KafkaSubscriber {
         return;
       } catch (error) {
         const permanent = error instanceof InvalidEventError || error instanceof PermanentEventError;
+        if (!permanent && !this.stopping && !(await this.dependenciesUp())) {
+          // Not this event's fault: wait for the database without spending an attempt. The offset is
+          // not committed meanwhile, and a shutdown abandons the event to the next member (inbox).
+          this.logger.warn?.(
+            `${subscription.name}: ${event.type} ${event.id} waits for the database: ${describe(error)}`,
+            'Kafka',
+          );
+          attempt--;
+          await sleep(1_000);
+          await heartbeat();
+          continue;
+        }
+        if (this.stopping && !permanent) throw error;
         if (permanent || attempt >= this.options.maxAttempts) {
           await this.deadLetter(
             subscription,
@@ -140,6 +212,11 @@ export class KafkaSubscriber {
         await heartbeat();
       }
     }
+  }
+
+  private async dependenciesUp(): Promise<boolean> {
+    if (!this.options.dependenciesUp) return true;
+    return this.options.dependenciesUp().catch(() => false);
   }
 
   /**

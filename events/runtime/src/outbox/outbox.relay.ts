@@ -30,10 +30,15 @@ export class OutboxRelay {
   private again = false;
   private stopped = false;
   private lastError?: string;
+  private reconnect?: NodeJS.Timeout;
 
   constructor(private readonly options: RelayOptions) {
     this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
     this.pool.on('error', (error) => options.logger.warn?.(`outbox pool: ${error.message}`, 'OutboxRelay'));
+    // A client is held across the publish, with no query running: if PostgreSQL goes away then, the
+    // client emits 'error', and pg.Pool listens only to idle ones. Unheard, it would end the process;
+    // the transaction's next query fails instead, and the batch is published again later.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   async start(): Promise<void> {
@@ -58,35 +63,63 @@ export class OutboxRelay {
     });
   }
 
-  /** Waits for the batch in flight, then stops. */
-  async stop(): Promise<void> {
+  /** Whether its last attempt to publish failed (the broker or the database unreachable). */
+  get failing(): boolean {
+    return this.lastError !== undefined;
+  }
+
+  /**
+   * Waits for the batch in flight, publishes what is left (for at most `flushMs`: the events stay
+   * in the outbox for the next replica otherwise), then stops.
+   */
+  async stop(flushMs = 5_000): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.reconnect);
     await this.running;
+    if (!this.lastError) {
+      const flushed = this.drain(() => true);
+      await Promise.race([flushed, new Promise((r) => setTimeout(r, flushMs).unref())]);
+    }
     await this.listener?.end().catch(() => undefined);
     await this.pool.end();
   }
 
   private async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.options.databaseUrl });
-    client.on('notification', () => this.wake());
-    client.on('error', (error) => {
+    let lost = false;
+    const reconnect = (error?: Error) => {
+      if (lost) return;
+      lost = true;
+      client.end().catch(() => undefined);
+      if (this.stopped) return;
       this.options.logger.warn?.(
-        `outbox LISTEN connection lost: ${error.message}; reconnecting`,
+        `outbox LISTEN connection lost${error ? `: ${error.message}` : ''}; reconnecting`,
         'OutboxRelay',
       );
-      setTimeout(() => {
-        if (!this.stopped) this.listen().catch(() => undefined);
+      // Until it is back, the poll finds what a missed notification announced.
+      this.reconnect = setTimeout(() => {
+        this.listen().catch(() => reconnect());
       }, this.options.pollIntervalMs);
-    });
-    await client.connect();
-    await client.query('LISTEN outbox');
+    };
+    client.on('notification', () => this.wake());
+    client.on('error', reconnect);
+    client.on('end', () => reconnect());
+    try {
+      await client.connect();
+      await client.query('LISTEN outbox');
+    } catch (error) {
+      reconnect(error as Error);
+      throw error;
+    }
     this.listener = client;
+    // Rows written while it was not listening: publish them now rather than at the next poll.
+    this.wake();
   }
 
-  private async drain(): Promise<void> {
+  private async drain(go = () => !this.stopped): Promise<void> {
     try {
-      while (!this.stopped && (await this.publishBatch()) > 0) {
+      while (go() && (await this.publishBatch()) > 0) {
         // keep going while there is a backlog
       }
       if (this.lastError) {

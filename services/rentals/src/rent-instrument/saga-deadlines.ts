@@ -71,7 +71,7 @@ export class SagaDeadlines implements OnApplicationBootstrap, OnModuleDestroy {
       // Steps whose command has not left the outbox yet: their clock starts when it does.
       const postponed = await this.database.$executeRaw`
         UPDATE "sagas" SET "deadline_at" = now() + ${this.config.SAGA_STEP_TIMEOUT_MS}::integer * interval '1 millisecond'
-        WHERE "status" IN ('RUNNING', 'COMPENSATING') AND "deadline_at" < now()
+        WHERE "status" IN ('RUNNING', 'COMPENSATING', 'ENDING') AND "deadline_at" < now()
           AND "rental_id"::text IN (SELECT "partition_key" FROM "outbox" WHERE "published_at" IS NULL)`;
       if (postponed > 0)
         this.logger.warn(`${postponed} saga deadlines postponed: their command is not published yet`);
