@@ -18,6 +18,8 @@ export const kinds = [
   'namespace-v1',
   'networkpolicy-networking-v1',
   'poddisruptionbudget-policy-v1',
+  'role-rbac-v1',
+  'rolebinding-rbac-v1',
   'secret-v1',
   'service-v1',
   'serviceaccount-v1',

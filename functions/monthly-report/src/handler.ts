@@ -7,6 +7,7 @@
  *
  * JSON, or HTML when `Accept` prefers text/html or `?format=html`.
  */
+import { BrokerToken } from './broker-token.js';
 import { readConfig } from './config.js';
 import { ServiceError, ServicesClient } from './extract.js';
 import type { FunctionContext, FunctionEvent, Handler } from './openfaas.js';
@@ -17,6 +18,15 @@ import { transform } from './transform.js';
 
 const config = readConfig();
 const client = new ServicesClient(config);
+const brokerToken =
+  config.K_SINK_AUDIENCE && config.KUBERNETES_SERVICE_HOST
+    ? new BrokerToken({
+        audience: config.K_SINK_AUDIENCE,
+        accountDir: config.SERVICE_ACCOUNT_DIR,
+        apiServer: `https://${config.KUBERNETES_SERVICE_HOST.includes(':') ? `[${config.KUBERNETES_SERVICE_HOST}]` : config.KUBERNETES_SERVICE_HOST}:${config.KUBERNETES_SERVICE_PORT}`,
+        timeoutMs: config.HTTP_TIMEOUT_MS,
+      })
+    : undefined;
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
@@ -58,7 +68,12 @@ async function respond(event: FunctionEvent, context: FunctionContext): Promise<
   }
   const headers: Record<string, string> = {};
   if (event.method === 'POST') {
-    const published = await publishReport(config.K_SINK, report, config.HTTP_TIMEOUT_MS);
+    const published = await publishReport(
+      config.K_SINK,
+      report,
+      config.HTTP_TIMEOUT_MS,
+      brokerToken && (() => brokerToken.value()),
+    );
     headers['ce-id'] = published.id;
   }
   if (wantsHtml(event))

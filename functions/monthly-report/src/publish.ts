@@ -14,6 +14,8 @@ export async function publishReport(
   sink: string,
   data: EventData<typeof events.reportPublished>,
   timeoutMs: number,
+  /** The broker's bearer token, when its ingress authenticates senders (./broker-token.ts). */
+  token?: () => Promise<string>,
 ): Promise<ReportEvent> {
   const definition = events.reportPublished;
   const event = new CloudEvent({
@@ -28,12 +30,16 @@ export async function publishReport(
   const message = HTTP.binary(event);
   const response = await fetch(sink, {
     method: 'POST',
-    headers: message.headers as Record<string, string>,
+    headers: {
+      ...(message.headers as Record<string, string>),
+      ...(token ? { authorization: `Bearer ${await token()}` } : {}),
+    },
     body: typeof message.body === 'string' ? message.body : JSON.stringify(message.body),
     signal: AbortSignal.timeout(timeoutMs),
   });
   if (response.status !== 202) {
     const text = await response.text().catch(() => '');
+    // 401: no valid token for the broker's audience; 403: no EventPolicy lets this sender send this type.
     throw new Error(
       `broker ingress ${sink} answered ${response.status} for ${event.type} ${event.id}: ${text}`,
     );
