@@ -96,8 +96,20 @@ describe('rentals API access', () => {
     expect(report.status).toBe(403);
   });
 
-  test('the OpenAPI document needs no token', async () => {
-    expect((await rentals.http('GET', '/openapi.json', undefined, { as: null })).status).toBe(200);
+  test('the OpenAPI document needs no token, and declares the bearer scheme and the 401/403 answers', async () => {
+    const document = await rentals.http<{
+      security: unknown[];
+      components: { securitySchemes: Record<string, { scheme: string }> };
+      paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown[] }>>;
+    }>('GET', '/openapi.json', undefined, { as: null });
+    expect(document.status).toBe(200);
+    expect(document.body.components.securitySchemes.bearer?.scheme).toBe('bearer');
+    expect(document.body.security).toEqual([{ bearer: [] }]);
+    expect(Object.keys(document.body.paths['/sagas']?.get?.responses ?? {})).toEqual(
+      expect.arrayContaining(['401', '403']),
+    );
+    expect(document.body.paths['/rentals']?.post?.responses).toHaveProperty('429');
+    expect(document.body.paths['/healthz']?.get?.security).toEqual([]);
   });
 });
 

@@ -9,8 +9,46 @@ import { schoolDaysQuery } from '../rental-lifecycle/school-days.http.controller
 const error = { description: 'the problem, naming each wrong field', content: { 'application/json': {} } };
 const id = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 
+type Operation = { responses: Record<string, unknown>; security?: unknown[] };
+
+/**
+ * Every operation needs a bearer token (docs/security.md) but health and readiness: the scheme, and
+ * the 401 and 403 answers each operation may give.
+ */
+function withBearerAuth<Document extends { paths: Record<string, Record<string, Operation>> }>(
+  document: Document,
+) {
+  for (const [path, operations] of Object.entries(document.paths)) {
+    for (const operation of Object.values(operations)) {
+      if (path === '/healthz' || path === '/readyz') {
+        operation.security = [];
+        continue;
+      }
+      operation.responses['401'] = {
+        description: 'no valid bearer token; WWW-Authenticate (RFC 6750) names why',
+      };
+      operation.responses['403'] = { description: 'the role, or the student, does not allow it' };
+    }
+  }
+  return {
+    ...document,
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            "an OIDC access token of OIDC_ISSUER for OIDC_AUDIENCE; `sub` = the student's id, roles student or staff",
+        },
+      },
+    },
+  };
+}
+
 /** The OpenAPI 3.1 document of the rentals API; request schemas come from the zod schemas in use. */
-export const openApiDocument = {
+export const openApiDocument = withBearerAuth({
   openapi: '3.1.0',
   info: {
     title: 'Soundgood rentals',
@@ -49,6 +87,7 @@ export const openApiDocument = {
           '202': { description: 'accepted: PENDING; the Location header names the rental' },
           '400': error,
           '409': { description: 'Idempotency-Key reused for a different request' },
+          '429': { description: 'past RATE_LIMIT requests of this caller per window; see Retry-After' },
         },
       },
     },
@@ -111,7 +150,7 @@ export const openApiDocument = {
       },
     },
   },
-};
+});
 
 @Controller()
 export class OpenApiHttpController {
