@@ -41,6 +41,7 @@ describe('rentals API access', () => {
     ['POST', `/rentals/${id}/terminate`],
     ['GET', '/sagas'],
     ['GET', '/rentals?in=active&from=2026-11-01&to=2026-12-01'],
+    ['GET', '/school-days'],
   ] as [string, string, (() => unknown)?][])(
     '%s %s refuses no token, an expired, early, foreign-audience, foreign-issuer, alg-none, unknown-key or malformed one with 401',
     async (method, path, body) => {
@@ -79,7 +80,7 @@ describe('rentals API access', () => {
     expect((await rentals.db.rental.findUniqueOrThrow({ where: { id: beasRental } })).status).toBe('PENDING');
   });
 
-  test('staff rents for a student, reads and ends any rental, inspects sagas and reports; a student may not (403)', async () => {
+  test('staff rents for a student, reads and ends any rental, inspects sagas, reports and school days; a student may not (403)', async () => {
     const staffsRental = await rent(bea);
     expect((await rentals.http('GET', `/rentals/${staffsRental}`)).status).toBe(200);
     expect((await rentals.http('POST', `/rentals/${staffsRental}/terminate`)).status).toBe(409);
@@ -94,6 +95,8 @@ describe('rentals API access', () => {
       as: token,
     });
     expect(report.status).toBe(403);
+    expect((await rentals.http('GET', '/school-days')).status).toBe(200);
+    expect((await rentals.http('GET', '/school-days', undefined, { as: token })).status).toBe(403);
   });
 
   test('the OpenAPI document needs no token, and declares the bearer scheme and the 401/403 answers', async () => {
