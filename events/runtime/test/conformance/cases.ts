@@ -261,7 +261,7 @@ export const validCases: ValidCase[] = [
       `source ${source} (a URI-reference)`,
       [['ce-source', source]],
       { source },
-      { handled: false },
+      { data: { not: 'catalog data' }, handled: false },
     ),
   ),
 
