@@ -96,7 +96,16 @@ async function instrument(type: string, monthlyFeeCents: number): Promise<string
 
 async function confirmed(studentId: string, instrumentId: string, months: number): Promise<string> {
   const id = await soundgood.rent(studentId, instrumentId, months);
-  expect((await soundgood.settled(id)).status).toBe('CONFIRMED');
+  // Until the saga has decided (its row may not be there yet when the first poll comes).
+  const decided = await waitFor(
+    async () => {
+      const rental = await soundgood.rental(id);
+      return rental.status === 'PENDING' ? undefined : rental;
+    },
+    `rental ${id} to be decided`,
+    60_000,
+  );
+  expect(decided.status).toBe('CONFIRMED');
   return id;
 }
 
