@@ -6,6 +6,7 @@ import type { EventDispatcher } from '../dispatcher.js';
 import { InvalidEventError, PermanentEventError } from '../events.js';
 import type { EventingMetrics } from '../metrics.js';
 import { contextFrom, inProcessSpan } from '../telemetry/tracing.js';
+import { removeGroupMember } from './kafka.group.js';
 import type { KafkaPublisher } from './kafka.publisher.js';
 import { fromKafkaRecord, headerText } from './kafka.records.js';
 
@@ -58,9 +59,12 @@ export class KafkaSubscriber {
   private lastContact = 0;
   private stopping = false;
   private restarting?: NodeJS.Timeout;
+  /** This consumer's id in its group, while it is a member. */
+  private memberId?: string;
+  private readonly groupId: string;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     group: ConsumerGroup,
     private readonly options: SubscriberOptions,
     private readonly dispatcher: EventDispatcher,
@@ -69,8 +73,9 @@ export class KafkaSubscriber {
     private readonly logger: LoggerService,
   ) {
     this.byType = new Map(group.subscriptions.map((s) => [s.event.type, s]));
+    this.groupId = `${options.topic}.${group.name}`;
     this.consumer = kafka.consumer({
-      groupId: `${options.topic}.${group.name}`,
+      groupId: this.groupId,
       allowAutoTopicCreation: false,
       ...groupTimings,
     });
@@ -80,9 +85,10 @@ export class KafkaSubscriber {
     const { events } = this.consumer;
     for (const event of [events.FETCH, events.HEARTBEAT, events.START_BATCH_PROCESS, events.COMMIT_OFFSETS])
       this.consumer.on(event, contact);
-    this.consumer.on(events.GROUP_JOIN, () => {
+    this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
       contact();
       this.joined = true;
+      this.memberId = payload.memberId;
     });
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       metrics.consumerLag.set(
@@ -98,6 +104,11 @@ export class KafkaSubscriber {
         `${group.name}: consumer crashed (${payload.restart ? 'kafkajs restarts it' : 'restarting it'}): ${payload.error.message}`,
         'Kafka',
       );
+      // Whichever restarts it, the restarted consumer is a new member: remove the old one, so that
+      // the group need not wait out its session (kafka.group.ts).
+      const stale = this.memberId;
+      this.memberId = undefined;
+      if (stale) void this.removeStaleMember(stale);
       if (!payload.restart) this.restartSoon();
     });
   }
@@ -112,6 +123,19 @@ export class KafkaSubscriber {
     // A new group starts at the beginning: events published before its first start are not lost.
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
     await this.run();
+  }
+
+  private async removeStaleMember(memberId: string): Promise<void> {
+    // The broker may be away for a while: keep asking, about once a second, for a few minutes.
+    for (let attempt = 0; attempt < 180 && !this.stopping; attempt++) {
+      try {
+        if (!(await removeGroupMember(this.kafka, this.groupId, memberId))) return;
+        this.logger.log(`${this.groupId}: removed the crashed consumer's member ${memberId}`, 'Kafka');
+        return;
+      } catch {
+        await sleep(1_000);
+      }
+    }
   }
 
   private restartSoon(delayMs = 1_000): void {
