@@ -1,9 +1,11 @@
 /**
  * CloudEvents 1.0.2 conformance of `/events` on the knative transport, against a real service (the
  * fixture, with its runtime, Prisma and PostgreSQL):
- * - an independent sender, the CloudEvents Go SDK (test/conformance/sender, built into .cache/ by
- *   test/conformance/sender.ts), posts events in binary and structured mode with every attribute
- *   type; the handler must see what the SDK says it sent;
+ * - independent senders, the CloudEvents Go SDK (test/conformance/sender, built into .cache/ by
+ *   test/conformance/sender.ts) and the CloudEvents Python SDK (test/conformance/python, installed
+ *   into .cache/ from PyPI; it percent-encodes header values, the Go SDK does not), post events in
+ *   binary and structured mode with every attribute type; the handler must see what the SDK says
+ *   it sent;
  * - the spec-derived cases of test/conformance/cases.ts go over raw HTTP: valid encodings reach the
  *   handler with the right attribute values, invalid ones are answered 400 (or 415) naming the attribute.
  */
@@ -21,6 +23,7 @@ import type { CloudEvent } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeBroker, startFakeBroker } from '../src/testing.js';
 import { type InvalidCase, invalidCases, type ValidCase, validCases } from './conformance/cases.js';
+import { installPythonSdk, pythonSender } from './conformance/python.js';
 import { buildSender } from './conformance/sender.js';
 import { fixture, fixtureDatabase, startFixture } from './fixture/fixture.js';
 
@@ -192,6 +195,82 @@ describe('CloudEvents conformance of /events: the CloudEvents Go SDK as the send
       expect(received(c.id)).toBeUndefined();
     },
   );
+});
+
+describe('CloudEvents conformance of /events: the CloudEvents Python SDK as the sender', () => {
+  interface PyCase {
+    name: string;
+    mode: 'binary' | 'structured';
+    attributes: Record<string, string>;
+    extensions?: Record<string, string | number>;
+    data?: unknown;
+  }
+  interface PyResult {
+    name: string;
+    status: number;
+    sent: Record<string, unknown>;
+  }
+  // Characters the binding says must be percent-encoded: space, double quote, percent, non-ASCII.
+  const awkward = 'Grüße 100% "quoted" \\ back, 🌎 end';
+  const cases: PyCase[] = (['binary', 'structured'] as const).flatMap((mode): PyCase[] => [
+    {
+      name: `${mode} minimal`,
+      mode,
+      attributes: {
+        id: randomUUID(),
+        source: events.reserveSlot.source,
+        type: events.reserveSlot.type,
+        datacontenttype: 'application/json',
+        time: '2026-12-01T01:02:03.123456+05:30',
+      },
+      data: { rentalId: randomUUID(), studentId: randomUUID() },
+    },
+    {
+      name: `${mode} strings that need percent-encoding`,
+      mode,
+      attributes: {
+        id: `id with space and % ${randomUUID()}`,
+        source: events.reserveSlot.source,
+        type: events.reserveSlot.type,
+        datacontenttype: 'application/json; charset=utf-8',
+        time: '2026-12-01T01:02:03+00:00',
+        subject: awkward,
+        dataschema: 'https://soundgood.dev/schemas/slot.reserve.v1.json?v=1#root',
+      },
+      extensions: { partitionkey: randomUUID(), comexamplestring: awkward, comexampleint: -2147483648 },
+      data: { rentalId: randomUUID(), studentId: randomUUID() },
+    },
+  ]);
+  let results: PyResult[];
+
+  beforeAll(async () => {
+    const pythonPath = installPythonSdk();
+    const dir = mkdtempSync(join(tmpdir(), 'ce-conformance-'));
+    try {
+      writeFileSync(join(dir, 'cases.json'), JSON.stringify(cases));
+      const { stdout } = await promisify(execFile)('python3', [pythonSender, url, join(dir, 'cases.json')], {
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONPATH: pythonPath },
+      });
+      results = JSON.parse(stdout) as PyResult[];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it.each(cases)('the handler sees what the Python SDK sent: $name', (c) => {
+    const result = results.find((r) => r.name === c.name) as PyResult;
+    expect(result.status).toBe(200);
+    const event = received(c.attributes.id as string);
+    expect(event, 'the handler was given the event').toBeDefined();
+    const got = attributesOf(event as CloudEvent<unknown>);
+    const { data, ...sent } = result.sent;
+    for (const [name, value] of Object.entries(sent)) {
+      const expected = c.mode === 'binary' ? String(value) : value;
+      expect(got[name], name).toEqual(expected);
+    }
+    expect(got.data).toEqual(data);
+  });
 });
 
 describe('CloudEvents conformance of /events: spec-derived cases over HTTP', () => {
