@@ -240,6 +240,17 @@ export const validCases: ValidCase[] = [
     },
   ),
   validBinary(
+    'no Content-Type with a body: no datacontenttype, the body as bytes',
+    [],
+    {},
+    {
+      contentType: null,
+      body: Buffer.from('{"rentalId":1}'),
+      decoded: Buffer.from('{"rentalId":1}'),
+      handled: false,
+    },
+  ),
+  validBinary(
     'no Content-Type and no body: no datacontenttype, no data',
     [],
     {},
@@ -410,6 +421,10 @@ export const invalidCases: InvalidCase[] = [
   ]),
   invalidBinary('batched content mode', undefined, [], {
     contentType: 'application/cloudevents-batch+json',
+    status: 415,
+  }),
+  invalidBinary('the CloudEvents media type without a format', undefined, [], {
+    contentType: 'application/cloudevents',
     status: 415,
   }),
   invalidBinary('a structured event format other than JSON', undefined, [], {
