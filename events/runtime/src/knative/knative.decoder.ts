@@ -50,10 +50,22 @@ export interface HttpRequestParts {
 /** The specification versions accepted: 1.0 only (0.3 is answered 400, naming `specversion`). */
 export const SUPPORTED_SPECVERSIONS = ['1.0'] as const;
 
-const CORE_STRING = ['id', 'type', 'specversion', 'subject', 'datacontenttype'] as const;
+/** The 1.0 attributes whose types are String, URI-reference, URI or Timestamp: JSON strings in structured mode. */
+const STRING_TYPED = [
+  'id',
+  'source',
+  'specversion',
+  'type',
+  'datacontenttype',
+  'dataschema',
+  'subject',
+  'time',
+];
 const REQUIRED = ['id', 'source', 'specversion', 'type'] as const;
 const NAME = /^[a-z0-9]+$/;
 const INT32 = { min: -2_147_483_648, max: 2_147_483_647 };
+/** The source text of each number member of a parsed JSON object, by object. */
+const numberSources = new WeakMap<object, Record<string, string>>();
 
 const fail = (attribute: string | undefined, message: string, status: 400 | 415 = 400): never => {
   throw new CloudEventDecodingError(message, attribute, status);
@@ -152,7 +164,7 @@ function decodeStructured(body: Buffer, charset: string | undefined): DecodedEve
     if (value === null) continue;
     if (typeof value === 'string') attributes[name] = value;
     else if (typeof value === 'boolean' || typeof value === 'number') {
-      if (CORE_STRING.includes(name as never) || ['source', 'dataschema', 'time'].includes(name))
+      if (STRING_TYPED.includes(name))
         fail(name, `attribute ${name} must be a JSON string, not ${JSON.stringify(value)}`);
       if (typeof value === 'number') checkInteger(name, numbers[name] ?? String(value), value);
       attributes[name] = value;
@@ -182,8 +194,6 @@ function decodeStructured(body: Buffer, charset: string | undefined): DecodedEve
   }
   return decoded;
 }
-
-const numberSources = new WeakMap<object, Record<string, string>>();
 
 /** The spec's type rules for every attribute present, whichever the content mode. */
 function checkAttributes(attributes: Record<string, AttributeValue>): void {
