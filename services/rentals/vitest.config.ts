@@ -28,6 +28,18 @@ export default defineConfig({
       },
       e2e('knative'),
       e2e('kafka'),
+      {
+        // Kills services, its own Kafka broker and PostgreSQL under load (test/chaos/chaos.test.ts);
+        // on the kafka transport. One run: a retry would double a few minutes of faults.
+        extends: true,
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          env: { SOUNDGOOD_E2E_TRANSPORT: 'kafka' },
+          retry: 0,
+          testTimeout: 420_000,
+        },
+      },
     ],
   },
 });

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { LoggerService } from '@nestjs/common';
 import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { type ServiceName, subscriptionsOf } from '@soundgood/event-catalog';
@@ -6,6 +7,7 @@ import type { BaseConfig } from './config.js';
 import type { EventingDatabase } from './database.js';
 import { EventDispatcher } from './dispatcher.js';
 import { Inbox } from './inbox/inbox.js';
+import { removeFormerMembers } from './kafka/kafka.group.js';
 import { KafkaPublisher } from './kafka/kafka.publisher.js';
 import { KafkaSubscriber } from './kafka/kafka.subscriber.js';
 import { KnativePublisher } from './knative/knative.publisher.js';
@@ -36,6 +38,7 @@ export interface EventingServerOptions {
 export class EventingServer extends Server implements CustomTransportStrategy {
   readonly dispatcher: EventDispatcher;
   private readonly kafka?: Kafka;
+  private readonly kafkaClientId: string;
   private readonly publisher: EventPublisher;
   private readonly relay: OutboxRelay;
   private readonly retention: Retention;
@@ -47,9 +50,12 @@ export class EventingServer extends Server implements CustomTransportStrategy {
     super();
     const { config, service, metrics, logger } = options;
     const kafkaMode = config.EVENT_TRANSPORT === 'kafka';
+    // The instance: only one live process holds a host and port, so a group member with this client
+    // id that is not ours is a crashed predecessor (removeFormerMembers, in listen).
+    this.kafkaClientId = `soundgood-${service}@${hostname()}:${config.PORT}`;
     if (kafkaMode) {
       this.kafka = new Kafka({
-        clientId: `soundgood-${service}`,
+        clientId: this.kafkaClientId,
         brokers: (config.KAFKA_BROKERS as string).split(','),
         logLevel: logLevel.WARN,
         // While the broker is away, try again at least every second (kafkajs's default backs off to
@@ -156,6 +162,13 @@ export class EventingServer extends Server implements CustomTransportStrategy {
               this.options.logger,
             ),
         );
+        const removed = await removeFormerMembers(
+          this.kafka as Kafka,
+          this.subscribers.map((s) => s.groupId),
+          this.kafkaClientId,
+        );
+        if (removed.length > 0)
+          this.options.logger.log(`removed a crashed predecessor from ${removed.join(', ')}`, 'Kafka');
         await Promise.all(this.subscribers.map((s) => s.start()));
       }
       this.listening = true;

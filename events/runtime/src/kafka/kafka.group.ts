@@ -47,3 +47,44 @@ export async function removeGroupMember(kafka: Kafka, groupId: string, memberId:
     await cluster.disconnect().catch(() => undefined);
   }
 }
+
+/**
+ * Removes the members of `groupIds` that a former process of this very instance left behind: those
+ * whose client id is `clientId`, before this process joins. Kafka's static membership would let the
+ * restarted process take its predecessor's place; kafkajs lacks it, so this does it by hand. The
+ * client id must name the instance (host and port: only one live process can hold them), so that no
+ * live member is ever removed. Best effort, within `timeoutMs`: at worst the group waits out the dead
+ * member's session, as without it.
+ */
+export async function removeFormerMembers(
+  kafka: Kafka,
+  groupIds: string[],
+  clientId: string,
+  timeoutMs = 3_000,
+): Promise<string[]> {
+  const work = async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const { groups } = await admin.describeGroups(groupIds);
+      const former = groups.flatMap((g) =>
+        g.members
+          .filter((m) => m.clientId === clientId)
+          .map((m) => ({ groupId: g.groupId, memberId: m.memberId })),
+      );
+      await Promise.all(former.map((m) => removeGroupMember(kafka, m.groupId, m.memberId)));
+      return former.map((m) => m.groupId);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string[]>((resolve) => {
+    timer = setTimeout(() => resolve([]), timeoutMs);
+  });
+  try {
+    return await Promise.race([work().catch(() => []), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -61,7 +61,7 @@ export class KafkaSubscriber {
   private restarting?: NodeJS.Timeout;
   /** This consumer's id in its group, while it is a member. */
   private memberId?: string;
-  private readonly groupId: string;
+  readonly groupId: string;
 
   constructor(
     private readonly kafka: Kafka,
