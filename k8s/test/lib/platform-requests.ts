@@ -108,6 +108,17 @@ function samplePath(uri: { prefix?: string; exact?: string; regex?: string }): s
   return sample;
 }
 
+/** What each OpenFaaS function GETs, by its base-URL variable: functions/monthly-report/src/extract.ts. */
+const functionReads: Record<string, [string, string][]> = {
+  'monthly-report': [
+    ['RENTALS_URL', '/rentals'],
+    ['RENTALS_URL', '/rentals/0b9c2d44-5c43-4c87-8d6f-0f6f9f6b7e11'], // a rental named by a payment
+    ['BILLING_URL', '/charges'],
+    ['BILLING_URL', '/refunds'],
+    ['INVENTORY_URL', '/instruments'],
+  ],
+};
+
 /** Every request of the platform's own components in this cluster, and problems following them. */
 export function platformRequests(objects: K8sObject[]): { requests: MeshRequest[]; problems: string[] } {
   const calls: Call[] = [];
@@ -162,6 +173,36 @@ export function platformRequests(objects: K8sObject[]): { requests: MeshRequest[
           method: 'POST',
         });
       }
+    }
+  }
+
+  // OpenFaaS functions (k8s/functions): faas-netes labels a function's pods faas_function=<name> and, with
+  // the Pro operator, runs them as the com.openfaas.serviceaccount annotation says (docs/faas.md).
+  for (const fn of objects.filter((o) => o.apiVersion === 'openfaas.com/v1' && o.kind === 'Function')) {
+    const from: Workload = {
+      namespace: fn.metadata.namespace ?? 'openfaas-fn',
+      labels: { ...(fn.spec.labels ?? {}), faas_function: fn.spec.name },
+      serviceAccount: fn.spec.annotations?.['com.openfaas.serviceaccount'] ?? 'default',
+    };
+    const env: Record<string, string> = fn.spec.environment ?? {};
+    if (env.K_SINK)
+      calls.push({
+        what: `function ${fn.spec.name} publishes`,
+        from,
+        url: env.K_SINK,
+        callerNamespace: from.namespace,
+        method: 'POST',
+      });
+    for (const [variable, path] of functionReads[fn.spec.name] ?? []) {
+      const base = env[variable];
+      if (!base) throw new Error(`Function ${fn.spec.name} has no ${variable}`);
+      calls.push({
+        what: `function ${fn.spec.name} reads ${path}`,
+        from,
+        url: `${base}${path}`,
+        callerNamespace: from.namespace,
+        method: 'GET',
+      });
     }
   }
 
