@@ -67,4 +67,31 @@ describe.each(environments)('%s: every Flux layer server-side applied in depends
     ]);
     expect(force).toBe('false');
   });
+
+  it('kept the EventPolicies and the producers’ projected broker tokens as written (no field pruned by a structural schema)', () => {
+    // The EventPolicy CRD's filters are schemaless objects (x-kubernetes-preserve-unknown-fields): what
+    // a typo there would lose, or a pruned field would open, only the server shows (docs/security.md, Events).
+    const written = layersInOrder(env).flatMap((l) => l.objects);
+    const policies = written.filter((o) => o.kind === 'EventPolicy');
+    expect(policies.length).toBeGreaterThan(0);
+    const stored = JSON.parse(
+      kubectl(['get', 'eventpolicies.eventing.knative.dev', '-n', 'soundgood', '-o', 'json']),
+    ).items as K8sObject[];
+    for (const policy of policies)
+      expect(
+        stored.find((o) => o.metadata.name === policy.metadata.name)?.spec,
+        policy.metadata.name,
+      ).toEqual(policy.spec);
+    const tokens = (d: K8sObject) =>
+      (d.spec.template.spec.volumes ?? []).filter((v: { projected?: unknown }) => v.projected);
+    const producers = written.filter((o) => o.kind === 'Deployment' && tokens(o).length > 0);
+    expect(producers.length).toBeGreaterThan(0);
+    for (const d of producers) {
+      const read = JSON.parse(
+        kubectl(['get', 'deployment', d.metadata.name, '-n', 'soundgood', '-o', 'json']),
+      );
+      const [volume] = tokens(read);
+      expect(volume.projected.sources, d.metadata.name).toEqual(tokens(d)[0].projected.sources);
+    }
+  });
 });
