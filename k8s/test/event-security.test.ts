@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  canaryLoad,
+  canaryLoadException,
   eventingAuthFeatures,
   eventPoliciesAgainstCatalog,
   eventsOnlyFromDispatcher,
@@ -16,6 +18,12 @@ describe.each(environments)('who may send which event in %s', (env) => {
   it('has exactly the catalog’s EventPolicies on the Broker, each naming an existing sender', () => {
     expect(eventPoliciesAgainstCatalog(app)).toEqual([]);
     expect(app.filter((o) => o.kind === 'EventPolicy').length).toBeGreaterThan(0);
+  });
+
+  it('admits the loadtester, the one sender that is no producer, only the Canaries’ load events, with its token', () => {
+    expect(canaryLoadException(app)).toEqual([]);
+    const policy = app.find((o) => o.kind === 'EventPolicy' && o.metadata.name === canaryLoad.policy);
+    expect(policy?.spec.filters[0].any).toHaveLength(app.filter((o) => o.kind === 'Canary').length);
   });
 
   it('gives every producer a projected token for the Broker’s audience at K_SINK_TOKEN_FILE, and no one else', () => {
@@ -60,6 +68,93 @@ describe('the event-security checks catch broken manifests', () => {
     expect(eventPoliciesAgainstCatalog([...app, invented])).toEqual([
       'EventPolicy events-from-anyone matches no producer of the catalog',
       'EventPolicy events-from-anyone: ServiceAccount soundgood/ghost does not exist',
+    ]);
+  });
+
+  it('reports a widened canary exception: another partitionkey, id or type, an unpinned extension, another sender or filter', () => {
+    const canary = policy(canaryLoad.policy);
+    const exactOf = (p: K8sObject, i: number) => p.spec.filters[0].any[i].exact;
+    const name = `EventPolicy ${canaryLoad.policy}`;
+    const anyKey = replace(app, canary, (p) => {
+      delete exactOf(p, 0).partitionkey;
+    });
+    expect(canaryLoadException(anyKey)).toEqual([
+      `${name}: {"exact":{"id":"canary-load-rentals","source":"/soundgood/students","type":"dev.soundgood.students.slot.released.v1"}} is not an exact filter on id, partitionkey, source, type`,
+      `${name} does not admit dev.soundgood.students.slot.released.v1 (source /soundgood/students, id canary-load-rentals, partitionkey ${canaryLoad.partitionKey}), which a Canary webhook sends`,
+    ]);
+    const realRental = replace(app, canary, (p) => {
+      exactOf(p, 3).partitionkey = '3f1c2a7e-0000-4000-8000-000000000001';
+    });
+    expect(canaryLoadException(realRental)).toEqual([
+      `${name} admits dev.soundgood.billing.payment.refund.v1 (source /soundgood/rentals, id canary-load-billing, partitionkey 3f1c2a7e-0000-4000-8000-000000000001), which no Canary webhook sends`,
+      `${name} does not admit dev.soundgood.billing.payment.refund.v1 (source /soundgood/rentals, id canary-load-billing, partitionkey ${canaryLoad.partitionKey}), which a Canary webhook sends`,
+    ]);
+    const extraType = replace(app, canary, (p) => {
+      p.spec.filters[0].any.push({
+        exact: { ...exactOf(p, 1), type: 'dev.soundgood.students.slot.reserve.v1', id: 'canary-load-x' },
+      });
+    });
+    expect(canaryLoadException(extraType)).toEqual([
+      `${name} admits dev.soundgood.students.slot.reserve.v1 (source /soundgood/rentals, id canary-load-x, partitionkey ${canaryLoad.partitionKey}), which no Canary webhook sends`,
+    ]);
+    const prefix = replace(app, canary, (p) => {
+      p.spec.filters[0].any[2] = { prefix: { type: 'dev.soundgood.' } };
+    });
+    expect(canaryLoadException(prefix)[0]).toBe(
+      `${name}: {"prefix":{"type":"dev.soundgood."}} is not an exact filter on id, partitionkey, source, type`,
+    );
+    const cesql = replace(app, canary, (p) => {
+      p.spec.filters = [{ cesql: "partitionkey = '00000000-0000-4000-8000-00000000ca11'" }];
+    });
+    expect(canaryLoadException(cesql)).toEqual([`${name}: filters are not one 'any' of exact filters`]);
+    const twoSenders = replace(app, canary, (p) => {
+      p.spec.from.push({ sub: 'system:serviceaccount:soundgood:notifications' });
+      delete p.spec.to;
+    });
+    expect(canaryLoadException(twoSenders)).toEqual([
+      `${name}: to is not the Broker alone`,
+      `${name}: from is not the loadtester's subject alone: [{"sub":"system:serviceaccount:soundgood:flagger-loadtester"},{"sub":"system:serviceaccount:soundgood:notifications"}]`,
+    ]);
+    expect(eventPoliciesAgainstCatalog(app.filter((o) => !canary(o)))).toEqual([]);
+    expect(canaryLoadException(app.filter((o) => !canary(o)))).toEqual([`${name} is missing`]);
+  });
+
+  it('reports canary load sent without the loadtester’s token or off the pinned event', () => {
+    const release = (o: K8sObject) => o.kind === 'HelmRelease' && o.metadata.name === canaryLoad.helmRelease;
+    const tokenless = replace(app, release, (r) => {
+      delete r.spec.values.volumes;
+    });
+    expect(canaryLoadException(tokenless)).toEqual([
+      'HelmRelease flagger-loadtester: no mounted projected ServiceAccount token with audience eventing.knative.dev/broker/soundgood/default',
+    ]);
+    const loadEvents = (canary: K8sObject) =>
+      canary.spec.analysis.webhooks.find((w: { name: string }) => w.name === 'load-events');
+    const anonymous = replace(
+      app,
+      (o) => o.kind === 'Canary' && o.metadata.name === 'students',
+      (c) => {
+        const hook = loadEvents(c);
+        hook.metadata.cmd = hook.metadata.cmd.replace(/-H "Authorization: [^"]*" /, '');
+      },
+    );
+    expect(canaryLoadException(anonymous)).toEqual([
+      'Canary students webhook load-events: no Authorization: Bearer $(cat /var/run/secrets/soundgood/broker/token)',
+    ]);
+    const moved = replace(
+      app,
+      (o) => o.kind === 'Canary' && o.metadata.name === 'inventory',
+      (c) => {
+        const hook = loadEvents(c);
+        hook.metadata.cmd = hook.metadata.cmd.replace(
+          `ce-partitionkey: ${canaryLoad.partitionKey}`,
+          'ce-partitionkey: 3f1c2a7e-0000-4000-8000-000000000001',
+        );
+      },
+    );
+    expect(canaryLoadException(moved)).toEqual([
+      `Canary inventory webhook load-events: partitionkey 3f1c2a7e-0000-4000-8000-000000000001, not the canary's ${canaryLoad.partitionKey}`,
+      `EventPolicy ${canaryLoad.policy} admits dev.soundgood.inventory.instrument.release.v1 (source /soundgood/rentals, id canary-load-inventory, partitionkey ${canaryLoad.partitionKey}), which no Canary webhook sends`,
+      `EventPolicy ${canaryLoad.policy} does not admit dev.soundgood.inventory.instrument.release.v1 (source /soundgood/rentals, id canary-load-inventory, partitionkey 3f1c2a7e-0000-4000-8000-000000000001), which a Canary webhook sends`,
     ]);
   });
 

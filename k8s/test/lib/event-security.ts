@@ -4,7 +4,7 @@
  * the broker's audience, the Eventing features they need, and who may POST /events to a service.
  * Why this split between Knative and Istio: docs/security.md, Events.
  */
-import { brokerAudience, eventPolicy, producers } from '@soundgood/event-catalog';
+import { brokerAudience, eventPolicy, findEvent, producers } from '@soundgood/event-catalog';
 import { isKind, type K8sObject } from './manifests.js';
 
 /** Equal as data: kustomize sorts the keys of what it writes. */
@@ -39,6 +39,8 @@ export function eventPoliciesAgainstCatalog(objects: K8sObject[]): string[] {
       problems.push(`EventPolicy ${want.metadata.name} differs from the catalog's (npm run triggers)`);
   }
   for (const p of policies) {
+    // The one policy that is not a producer's: checked on its own by canaryLoadException.
+    if (p.metadata.name === canaryLoad.policy) continue;
     if (!expected.some((e) => e.metadata.name === p.metadata.name))
       problems.push(`EventPolicy ${p.metadata.name} matches no producer of the catalog`);
     if (p.metadata.namespace !== namespace)
@@ -210,5 +212,156 @@ export function eventsOnlyFromDispatcher(
         }
       }
   }
+  return problems;
+}
+
+/**
+ * The one named exception to "a type comes only from its producer": the Flagger loadtester posts
+ * each Canary's load event through the broker (canaries.yaml, rollout webhooks). Pinned here, so that
+ * widening it is a change to this file, not only to a manifest.
+ */
+export const canaryLoad = {
+  policy: 'canary-load-from-flagger-loadtester',
+  serviceAccount: 'flagger-loadtester',
+  helmRelease: 'flagger-loadtester',
+  /** The aggregate id of every canary probe: no rental has it (rentals get random UUIDs). */
+  partitionKey: '00000000-0000-4000-8000-00000000ca11',
+  /** Every load event's id starts so; the inbox answers its repeats as duplicates. */
+  idPrefix: 'canary-load-',
+  brokerIngress: 'http://kafka-broker-ingress.knative-eventing.svc.cluster.local/soundgood/default',
+} as const;
+
+type Exact = { type: string; source: string; id: string; partitionkey: string };
+const exactKeys = ['id', 'partitionkey', 'source', 'type'];
+const describeEvent = (e: Exact) =>
+  `${e.type} (source ${e.source}, id ${e.id}, partitionkey ${e.partitionkey})`;
+
+/** The `-H 'name: value'` headers of a shell command line (single or double quoted). */
+function headers(cmd: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const m of cmd.matchAll(/-H\s+(?:'([^']*)'|"([^"]*)")/g)) {
+    const header = m[1] ?? m[2] ?? '';
+    const colon = header.indexOf(':');
+    found.set(header.slice(0, colon).trim().toLowerCase(), header.slice(colon + 1).trim());
+  }
+  return found;
+}
+
+/**
+ * The loadtester's exception, all of it:
+ * - the loadtester's HelmRelease runs as its ServiceAccount and mounts a projected token of it for the
+ *   Broker's audience;
+ * - every Canary webhook that posts to the broker ingress sends that token as `Authorization: Bearer`
+ *   (read with `$(cat ...)`: the loadtester runs `cmd` with `sh -c`), a catalog type with its catalog
+ *   source, an id `canary-load-*` and the fixed canary partitionkey;
+ * - the EventPolicy admits the loadtester's subject only, to the Broker only, through exactly one `any`
+ *   of `exact` filters on exactly {type, source, id, partitionkey}, one per such webhook and no other.
+ */
+export function canaryLoadException(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const broker = objects.find((o) => isKind(o, 'eventing.knative.dev/v1', 'Broker'));
+  if (!broker) return ['no Broker'];
+  const namespace = broker.metadata.namespace;
+  const audience = brokerAudience(namespace);
+
+  // The loadtester's token.
+  const release = objects.find((o) => o.kind === 'HelmRelease' && o.metadata.name === canaryLoad.helmRelease);
+  let tokenPath: string | undefined;
+  if (!release) problems.push(`no HelmRelease ${canaryLoad.helmRelease}`);
+  else {
+    const values = release.spec.values ?? {};
+    if (values.serviceAccountName !== canaryLoad.serviceAccount)
+      problems.push(
+        `HelmRelease ${canaryLoad.helmRelease} runs as ${values.serviceAccountName}, not ${canaryLoad.serviceAccount}`,
+      );
+    const volume = (values.volumes ?? []).find(
+      (v: { projected?: { sources?: { serviceAccountToken?: { audience?: string } }[] } }) =>
+        v.projected?.sources?.some((s) => s.serviceAccountToken?.audience === audience),
+    );
+    const mount = volume && (values.volumeMounts ?? []).find((m: { name: string }) => m.name === volume.name);
+    if (!volume || !mount)
+      problems.push(
+        `HelmRelease ${canaryLoad.helmRelease}: no mounted projected ServiceAccount token with audience ${audience}`,
+      );
+    else {
+      const source = volume.projected.sources.find(
+        (s: { serviceAccountToken?: unknown }) => s.serviceAccountToken,
+      ).serviceAccountToken;
+      if ((source.expirationSeconds ?? 3607) < 600)
+        problems.push(
+          `HelmRelease ${canaryLoad.helmRelease}: expirationSeconds ${source.expirationSeconds} is under the API server's minimum of 600`,
+        );
+      tokenPath = `${mount.mountPath}/${source.path}`;
+    }
+  }
+
+  // What the webhooks send through the broker.
+  const sent: Exact[] = [];
+  for (const canary of objects.filter((o) => isKind(o, 'flagger.app/v1beta1', 'Canary')))
+    for (const hook of canary.spec.analysis?.webhooks ?? []) {
+      const cmd: string = hook.metadata?.cmd ?? '';
+      if (!cmd.includes(canaryLoad.brokerIngress)) continue;
+      const where = `Canary ${canary.metadata.name} webhook ${hook.name}`;
+      if ((hook.metadata?.type ?? 'cmd') !== 'cmd')
+        problems.push(`${where}: type ${hook.metadata.type}, not cmd (run with sh -c)`);
+      const h = headers(cmd);
+      if (tokenPath && h.get('authorization') !== `Bearer $(cat ${tokenPath})`)
+        problems.push(`${where}: no Authorization: Bearer $(cat ${tokenPath})`);
+      const event = {
+        type: h.get('ce-type') ?? '',
+        source: h.get('ce-source') ?? '',
+        id: h.get('ce-id') ?? '',
+        partitionkey: h.get('ce-partitionkey') ?? '',
+      };
+      const catalogSource = findEvent(event.type)?.source;
+      if (!catalogSource) problems.push(`${where}: ${event.type} is no catalog type`);
+      else if (event.source !== catalogSource)
+        problems.push(`${where}: source ${event.source}, the catalog's is ${catalogSource}`);
+      if (!event.id.startsWith(canaryLoad.idPrefix))
+        problems.push(`${where}: id ${event.id} does not start with ${canaryLoad.idPrefix}`);
+      if (event.partitionkey !== canaryLoad.partitionKey)
+        problems.push(
+          `${where}: partitionkey ${event.partitionkey}, not the canary's ${canaryLoad.partitionKey}`,
+        );
+      sent.push(event);
+    }
+  if (sent.length === 0) problems.push('no Canary webhook posts to the broker ingress');
+
+  // The policy admits exactly those.
+  const policy = objects.find(
+    (o) => isKind(o, 'eventing.knative.dev/v1alpha1', 'EventPolicy') && o.metadata.name === canaryLoad.policy,
+  );
+  if (!policy) return [...problems, `EventPolicy ${canaryLoad.policy} is missing`];
+  const name = `EventPolicy ${canaryLoad.policy}`;
+  if (policy.metadata.namespace !== namespace)
+    problems.push(`${name} is in ${policy.metadata.namespace}, the Broker in ${namespace}`);
+  const spec = policy.spec ?? {};
+  if (
+    !sameJson(spec.to, [
+      { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: broker.metadata.name } },
+    ])
+  )
+    problems.push(`${name}: to is not the Broker alone`);
+  if (!sameJson(spec.from, [{ sub: `system:serviceaccount:${namespace}:${canaryLoad.serviceAccount}` }]))
+    problems.push(`${name}: from is not the loadtester's subject alone: ${JSON.stringify(spec.from)}`);
+  const filters = spec.filters ?? [];
+  if (filters.length !== 1 || !sameJson(Object.keys(filters[0]), ['any']) || !Array.isArray(filters[0].any)) {
+    problems.push(`${name}: filters are not one 'any' of exact filters`);
+    return problems;
+  }
+  const admitted: Exact[] = [];
+  for (const f of filters[0].any) {
+    const keys = Object.keys(f.exact ?? {}).sort();
+    if (!sameJson(Object.keys(f), ['exact']) || !sameJson(keys, exactKeys)) {
+      problems.push(`${name}: ${JSON.stringify(f)} is not an exact filter on ${exactKeys.join(', ')}`);
+      continue;
+    }
+    admitted.push(f.exact);
+    if (!sent.some((e) => sameJson(e, f.exact)))
+      problems.push(`${name} admits ${describeEvent(f.exact)}, which no Canary webhook sends`);
+  }
+  for (const e of sent)
+    if (!admitted.some((a) => sameJson(a, e)))
+      problems.push(`${name} does not admit ${describeEvent(e)}, which a Canary webhook sends`);
   return problems;
 }
