@@ -4,14 +4,20 @@
  * those whose unpaid month outlived the grace period. Driven by the `school-day` tick (a Knative
  * PingSource in the cluster), not by a timer: a tick processes every school day after the last one
  * done up to its own date, each exactly once (the `school_days` table, under a lock).
+ *
+ * Each day is its own transaction (its `school_days` row, its charge commands and ends, all or
+ * nothing), not the tick's inbox transaction: a tick that catches up months of missed days would
+ * outlast the runtime's 30 s transaction limit and fail forever. The tick's delivery does the days
+ * it can in CATCH_UP_BUDGET_MS and leaves the rest to a background run in this process; if that
+ * run dies with the process, the next tick (or the tick's redelivery) goes on from the last day done.
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { events } from '@soundgood/event-catalog';
 import { CONFIG, createEvent, EventingMetrics, Outbox, PermanentEventError } from '@soundgood/eventing';
 import type { CloudEvent } from 'cloudevents';
 import { Counter } from 'prom-client';
 import type { Config } from '../config.js';
-import type { Tx } from '../database.js';
+import { Database, type Tx } from '../database.js';
 import type { Rental, RentalMonth } from '../generated/prisma/client.js';
 import { RentInstrumentSaga, type StepResult } from '../rent-instrument/rent-instrument.saga.js';
 import { dateIn } from '../school-calendar.js';
@@ -19,6 +25,8 @@ import { daysToProcess, graceEndsOn, monthDueOn, monthsDue } from './rental-sche
 
 /** A @db.Date column holds the UTC midnight of its date. */
 const day = (date: Date) => date.toISOString().slice(0, 10);
+/** How long a tick's delivery processes days before it answers and goes on in the background. */
+const CATCH_UP_BUDGET_MS = 15_000;
 const dbDate = (date: string) => new Date(`${date}T00:00:00Z`);
 
 export interface Arrears {
@@ -30,10 +38,15 @@ export interface Arrears {
 }
 
 @Injectable()
-export class RentalLifecycleService {
+export class RentalLifecycleService implements OnModuleDestroy {
+  private readonly logger = new Logger(RentalLifecycleService.name);
   private readonly work: Counter<'outcome'>;
+  /** The background catch-up in flight, if any; ticks queue behind it. */
+  private background: Promise<unknown> = Promise.resolve();
+  private stopping = false;
 
   constructor(
+    private readonly database: Database,
     private readonly saga: RentInstrumentSaga,
     private readonly outbox: Outbox,
     @Inject(CONFIG) private readonly config: Config,
@@ -52,16 +65,55 @@ export class RentalLifecycleService {
    * serialized by a transaction-scoped advisory lock, so two deliveries (or two replicas) never
    * process one day twice; a tick for a day already done changes nothing.
    */
-  async onSchoolDay(tx: Tx, tick: CloudEvent<unknown>): Promise<string[]> {
+  async onSchoolDay(tick: CloudEvent<unknown>): Promise<string[]> {
     const instant = tick.time ? new Date(tick.time) : undefined;
     if (!instant || Number.isNaN(instant.getTime()))
       throw new PermanentEventError(`school-day tick ${tick.id} has no valid time attribute: ${tick.time}`);
     const date = dateIn(this.config.SCHOOL_TIME_ZONE, instant);
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('soundgood.school_days'))`;
-    const last = await tx.schoolDay.findFirst({ orderBy: { date: 'desc' } });
-    const days = daysToProcess(last ? day(last.date) : undefined, date);
-    for (const schoolDay of days) await this.processDay(tx, schoolDay, tick.id);
-    return days;
+    const deadline = Date.now() + CATCH_UP_BUDGET_MS;
+    const done = await this.processDays(date, tick.id, deadline);
+    const last = done.at(-1) ?? (await this.lastDay());
+    if (last === undefined || last < date) {
+      this.logger.warn(
+        `school-day tick ${tick.id}: ${done.length} days done in ${CATCH_UP_BUDGET_MS} ms, the rest up to ${date} in the background`,
+      );
+      this.background = this.background
+        .then(() => this.processDays(date, tick.id, Number.POSITIVE_INFINITY))
+        .catch((error: Error) =>
+          this.logger.error(`catching up to ${date} stopped, the next tick goes on: ${error.message}`),
+        );
+    }
+    return done;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    await this.background;
+  }
+
+  private async lastDay(): Promise<string | undefined> {
+    const last = await this.database.schoolDay.findFirst({ orderBy: { date: 'desc' } });
+    return last ? day(last.date) : undefined;
+  }
+
+  /** Processes the days up to `date` not done yet, one transaction each, until `deadline`. */
+  private async processDays(date: string, eventId: string, deadline: number): Promise<string[]> {
+    const done: string[] = [];
+    while (Date.now() < deadline && !this.stopping) {
+      const next = await this.database.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('soundgood.school_days'))`;
+          const last = await tx.schoolDay.findFirst({ orderBy: { date: 'desc' } });
+          const [schoolDay] = daysToProcess(last ? day(last.date) : undefined, date);
+          if (schoolDay) await this.processDay(tx, schoolDay, eventId);
+          return schoolDay;
+        },
+        { maxWait: 10_000, timeout: 30_000 },
+      );
+      if (!next) break;
+      done.push(next);
+    }
+    return done;
   }
 
   private async processDay(tx: Tx, date: string, eventId: string): Promise<void> {

@@ -2,7 +2,6 @@ import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern } from '@nestjs/microservices';
 import { events } from '@soundgood/event-catalog';
 import type { EventContext } from '@soundgood/eventing';
-import type { Tx } from '../database.js';
 import { RentalLifecycleService } from './rental-lifecycle.service.js';
 
 /** The daily tick (`dev.knative.sources.ping` from the PingSource `school-day`). Nothing is replied. */
@@ -11,7 +10,8 @@ export class SchoolDayEventController {
   constructor(private readonly lifecycle: RentalLifecycleService) {}
 
   @EventPattern<string>(events.schoolDayStarted.type)
-  async schoolDay(@Ctx() ctx: EventContext<Tx>): Promise<void> {
-    await this.lifecycle.onSchoolDay(ctx.tx, ctx.event);
+  async schoolDay(@Ctx() ctx: EventContext): Promise<void> {
+    // Each school day commits on its own (see RentalLifecycleService), not in ctx.tx.
+    await this.lifecycle.onSchoolDay(ctx.event);
   }
 }
