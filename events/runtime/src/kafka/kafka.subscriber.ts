@@ -148,7 +148,7 @@ export class KafkaSubscriber {
         await this.run();
       } catch (error) {
         this.logger.error(`consumer restart failed, retrying: ${describe(error)}`, 'Kafka');
-        this.restartSoon(Math.min(delayMs * 2, 10_000));
+        this.restartSoon(Math.min(delayMs * 2, 2_000));
       }
     }, delayMs);
   }

@@ -17,7 +17,8 @@ import { RentInstrumentSaga, SagaConflictError } from './rent-instrument.saga.js
  * A deadline measures how long a participant takes to answer, not how long the messaging was away
  * (docs/failure-model.md):
  * - while this service cannot exchange events (its transport is not ready: the broker is away, the
- *   relay cannot publish, the consumers are out of their groups), no deadline fires;
+ *   relay cannot publish, the consumers are out of their groups) or reach its database, no
+ *   deadline fires;
  * - when it can again, every step in flight gets a whole step timeout from then on;
  * - a step whose command is still in the outbox (not published yet) is not overdue: its deadline
  *   moves a step timeout on, without counting an attempt.
@@ -30,7 +31,10 @@ export class SagaDeadlines implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(SagaDeadlines.name);
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
-  /** Whether the transport was down at the last sweep: its return grants every step a new deadline. */
+  /**
+   * Whether the transport or the database was down at the last sweep: its return grants every step
+   * a new deadline.
+   */
   private wasDown = false;
 
   constructor(
@@ -94,6 +98,9 @@ export class SagaDeadlines implements OnApplicationBootstrap, OnModuleDestroy {
         });
       }
     } catch (error) {
+      // The database away: the participants' replies wait too (theirs are often on the same
+      // server), so its return grants every step a new deadline, as the transport's does.
+      this.wasDown = true;
       this.logger.error(`looking for overdue sagas: ${(error as Error).message}`);
     }
   }

@@ -110,24 +110,6 @@ async function serving(stack: Stack, groups: string[]): Promise<boolean> {
   }
 }
 
-/** Each group's committed offsets, summed over the partitions (undefined while unreadable). */
-async function committedTotals(stack: Stack, groups: string[]): Promise<number[] | undefined> {
-  const admin = stack.kafka.admin();
-  try {
-    await admin.connect();
-    const all = await Promise.all(
-      groups.map((groupId) => admin.fetchOffsets({ groupId, topics: [stack.topic] })),
-    );
-    return all.map(([committed]) =>
-      (committed?.partitions ?? []).reduce((sum, { offset }) => sum + Math.max(0, Number(offset)), 0),
-    );
-  } catch {
-    return undefined;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
 /** Whether every group has committed at least `target` on every partition. */
 async function caughtUp(stack: Stack, groups: string[], target: Map<number, number>): Promise<boolean> {
   const admin = stack.kafka.admin();
@@ -162,6 +144,39 @@ const ready = (stack: Stack, name: ServiceName) =>
     (r) => r.status === 200,
     () => false,
   );
+
+/**
+ * Polls every service's /healthz and /readyz until stopped: which services ever failed liveness,
+ * and which were ever not ready, in that time.
+ */
+function watchHealth(stack: Stack) {
+  const notLive = new Set<ServiceName>();
+  const notReady = new Set<ServiceName>();
+  let watching = true;
+  const ok = (name: ServiceName, path: string) =>
+    fetch(`${stack.services[name].url}${path}`, { signal: AbortSignal.timeout(2_000) }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+  const polling = (async () => {
+    while (watching) {
+      await Promise.all(
+        serviceNames.map(async (name) => {
+          if (!(await ok(name, '/healthz'))) notLive.add(name);
+          if (!(await ok(name, '/readyz'))) notReady.add(name);
+        }),
+      );
+      await sleep(250);
+    }
+  })();
+  return {
+    async stop() {
+      watching = false;
+      await polling;
+      return { notLive: [...notLive], notReady: [...notReady].sort() };
+    },
+  };
+}
 
 const allReady = async (stack: Stack) =>
   (await Promise.all(serviceNames.map((name) => ready(stack, name)))).every(Boolean);
@@ -222,6 +237,7 @@ describe('chaos: faults under a steady load of rentals', () => {
     }, 1000 / RATE_PER_SECOND);
 
     const measurements: Measurement[] = [];
+    const outages: { dependency: string; notLive: ServiceName[]; notReady: ServiceName[] }[] = [];
     const measured = (m: Measurement) => {
       measurements.push(m);
       console.log(`chaos: ${JSON.stringify(m)}`);
@@ -255,22 +271,37 @@ describe('chaos: faults under a steady load of rentals', () => {
         await sleep(2_000);
       }
 
+      const kafkaWatch = watchHealth(stack);
       await platform.killKafka();
       await sleep(OUTAGE_MS);
       await platform.startKafka();
+      outages.push({ dependency: 'Kafka', ...(await kafkaWatch.stop()) });
       const portOpen = Date.now();
       await until(() => serving(stack, groupsOf(topic, serviceNames)), 'the broker serving the groups');
       const back = Date.now();
       const backAt = new Date(back);
       const groups = groupsOf(topic, serviceNames);
       const target = await endOffsets(stack);
-      const baseline = (await committedTotals(stack, groups)) ?? [];
       const sinceBack = (probe: () => Promise<boolean>, what: string) =>
         until(probe, what).then(() => Date.now() - back);
-      // Consuming again: every group committed something past where it stood (rentals keep coming,
-      // and every group reads the whole topic).
-      const progressed = async () =>
-        ((await committedTotals(stack, groups)) ?? []).every((total, i) => total > (baseline[i] ?? Infinity));
+      // Consuming again: every service handled an event after the broker was back (its inbox has a
+      // row from then: rentals keep coming, and each service has a part in every one). Offsets are
+      // committed up to a second later; "caught up" below is by them.
+      const progressed = async () => {
+        try {
+          for (const name of serviceNames) {
+            const [row] = await stack.query<{ n: string }>(
+              name,
+              'SELECT count(*) AS n FROM inbox WHERE processed_at > $1',
+              backAt,
+            );
+            if (Number(row?.n) === 0) return false;
+          }
+          return true;
+        } catch {
+          return false;
+        }
+      };
       const [publishingMs, consumingMs, caughtUpMs, readyMs] = await Promise.all([
         sinceBack(() => published(stack, backAt), 'every outbox published after the broker came back'),
         sinceBack(progressed, 'every group consuming again'),
@@ -287,8 +318,10 @@ describe('chaos: faults under a steady load of rentals', () => {
       });
       await sleep(2_000);
 
+      const pgWatch = watchHealth(stack);
       platform.stopPostgres();
       await sleep(OUTAGE_MS);
+      outages.push({ dependency: 'PostgreSQL', ...(await pgWatch.stop()) });
       platform.startPostgres();
       const pgBack = Date.now();
       const pgTarget = await endOffsets(stack);
@@ -378,6 +411,15 @@ describe('chaos: faults under a steady load of rentals', () => {
     );
     expect(duplicateNotifications, 'no notification twice').toEqual([]);
 
+    // While a dependency was down, every service stayed alive and turned not ready.
+    console.log(`chaos: during the outages ${JSON.stringify(outages)}`);
+    for (const outage of outages) {
+      expect(outage.notLive, `not alive while ${outage.dependency} was down`).toEqual([]);
+      expect(outage.notReady, `not ready while ${outage.dependency} was down`).toEqual(
+        [...serviceNames].sort(),
+      );
+    }
+
     // Recovery times.
     const report = JSON.stringify(measurements);
     // 10 s from the restart. Of that, the group's wait for the dead member is the services' part; the
@@ -418,6 +460,11 @@ describe('chaos: faults under a steady load of rentals', () => {
       broker.publishingMs,
       `publishing within 5 s of the broker's return: ${report}`,
     ).toBeLessThanOrEqual(BROKER_RECOVERY_WITHIN_MS);
+    // No group left behind: each has consumed all the topic held at the broker's return.
+    expect(
+      broker.caughtUpMs,
+      `every group caught up within 10 s of the broker's return: ${report}`,
+    ).toBeLessThanOrEqual(10_000);
     expect(accepted.length, 'the load went on through the faults').toBeGreaterThan(80);
   });
 });
