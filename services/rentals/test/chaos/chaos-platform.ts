@@ -12,8 +12,14 @@ import { alive, type Running, root } from '../../../../scripts/infra/component.t
 import { kafka } from '../../../../scripts/infra/kafka.ts';
 import { postgres } from '../../../../scripts/infra/postgres.ts';
 
-/** The task's fixed ports: Kafka 19192 (its controller 19193), PostgreSQL 55532. */
-export const chaosPorts = { kafka: 19192, postgres: 55532 } as const;
+/**
+ * Fixed ports beside the local platform's (Kafka 19092, PostgreSQL 55432): Kafka 19192 (its controller one
+ * above), PostgreSQL 55532; SOUNDGOOD_CHAOS_KAFKA_PORT / SOUNDGOOD_CHAOS_PG_PORT move them.
+ */
+export const chaosPorts = {
+  kafka: Number(process.env.SOUNDGOOD_CHAOS_KAFKA_PORT ?? 19192),
+  postgres: Number(process.env.SOUNDGOOD_CHAOS_PG_PORT ?? 55532),
+} as const;
 const kafkaDir = join(root, '.cache', 'chaos', `kafka-${chaosPorts.kafka}`);
 
 export interface ChaosPlatform {
