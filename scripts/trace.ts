@@ -3,11 +3,14 @@
 // service (GET /rentals/:id).
 //
 //   RENTALS_URL       the rentals service (default http://localhost:3000)
+//   SOUNDGOOD_TOKEN   a bearer token the rentals service accepts for that rental: its student's or
+//                     staff's (npm start prints TOKEN_STAFF); not needed for a trace id
 //   JAEGER_QUERY_URL  Jaeger's query service, the UI's address (default http://localhost:16686)
 import { fromJaeger, type JaegerResponse, waterfall } from './trace/model.ts';
 
 const usage = `usage: npm run trace -- <rentalId|traceId>
-  rentalId  a rental's UUID; its trace id comes from the rentals service (RENTALS_URL)
+  rentalId  a rental's UUID; its trace id comes from the rentals service (RENTALS_URL), asked with
+            the bearer token in SOUNDGOOD_TOKEN (the rental's student or staff)
   traceId   32 hex digits, as in a traceparent
 The trace is read from Jaeger's query API (JAEGER_QUERY_URL).`;
 
@@ -17,9 +20,9 @@ const timeoutMs = 10_000;
 
 class Failure extends Error {}
 
-async function get(url: string, what: string): Promise<Response> {
+async function get(url: string, what: string, headers: Record<string, string> = {}): Promise<Response> {
   try {
-    return await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     const cause =
       error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
@@ -30,7 +33,15 @@ async function get(url: string, what: string): Promise<Response> {
 async function traceIdOfRental(rentalId: string): Promise<string> {
   const base = process.env.RENTALS_URL ?? 'http://localhost:3000';
   const url = `${base}/rentals/${rentalId}`;
-  const response = await get(url, 'the rentals service');
+  const token = process.env.SOUNDGOOD_TOKEN;
+  const response = await get(url, 'the rentals service', token ? { authorization: `Bearer ${token}` } : {});
+  if (response.status === 401 || response.status === 403)
+    throw new Failure(
+      `GET ${url} answered ${response.status}: ${await response.text()}; ` +
+        (token
+          ? "SOUNDGOOD_TOKEN must be the rental's student's token or staff's"
+          : "set SOUNDGOOD_TOKEN to the rental's student's token or staff's (npm start prints TOKEN_STAFF)"),
+    );
   if (response.status === 404) throw new Failure(`rental ${rentalId} not found (GET ${url} answered 404)`);
   if (!response.ok) throw new Failure(`GET ${url} answered ${response.status}: ${await response.text()}`);
   const rental = (await response.json()) as { traceId?: string | null };

@@ -57,7 +57,12 @@ describe('the benchmark smoke run', () => {
     const closed = results.comparisons.naive.find((c) => c.load.startsWith('closed'));
     expect(closed?.throughputRatio).toBeGreaterThan(0);
     expect(Number.isFinite(closed?.p50Ratio)).toBe(true);
-    expect(results.targets).toHaveLength(4);
+    // Issue 13's six targets, each with a value; the closed loop's CPU per saga is measured in the smoke run too.
+    expect(results.targets.map((t) => t.target)).toHaveLength(6);
+    const reliableClosed = results.phases[1];
+    expect(reliableClosed?.cpuMsPerSaga?.total).toBeGreaterThan(0);
+    expect(reliableClosed?.cpuMsPerSaga?.byGroup.postgres).toBeGreaterThan(0);
+    expect(results.targets[0]?.value).toMatch(/^\d+(\.\d+)? ms \(/);
     // Through the broker: its two JVMs are measured, and it stands beside direct Kafka.
     const knative = results.phases.find((p) => p.configuration === 'knative' && p.kind === 'open');
     expect(knative?.resources.processes.knative?.processes).toBe(2);

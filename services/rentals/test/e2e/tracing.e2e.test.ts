@@ -229,6 +229,8 @@ describe('npm run trace', () => {
           ...process.env,
           RENTALS_URL: soundgood.services.rentals.url,
           JAEGER_QUERY_URL: jaeger.queryUrl,
+          // The rental's own student may read it (staff could too).
+          SOUNDGOOD_TOKEN: await soundgood.issuer.student(student),
         },
       },
     );
