@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { events } from '../../events/catalog/dist/index.js';
 import { composeContract, composeContractFile, composeContractJson } from '../compose/knative-contract.ts';
 import {
   consistencyErrors,
@@ -11,6 +12,7 @@ import {
   knativeErrors,
   loadCompose,
   schemaErrors,
+  serviceEnvironment,
   soundgoodErrors,
 } from './compose.js';
 import { parseDockerfile } from './dockerfile.js';
@@ -62,6 +64,20 @@ describe('docker-compose.yml', () => {
 
   it("gives the receiver and dispatcher the environment and mounts of the release's own manifests", () => {
     expect(dataPlaneManifestErrors(compose, releaseManifests())).toEqual([]);
+  });
+
+  it("ticks the school's day with the catalog's event, to the broker, as the PingSource does in a cluster", () => {
+    const clock = compose.services?.['school-clock'];
+    expect(clock, 'a school-clock service').toBeDefined();
+    const environment = serviceEnvironment(clock as NonNullable<typeof clock>);
+    expect(environment).toMatchObject({
+      K_SINK: `http://kafka-broker-receiver:8080${brokerPath}`,
+      TICK_TYPE: events.schoolDayStarted.type,
+      TICK_SOURCE: events.schoolDayStarted.source,
+      SCHOOL_TIME_ZONE: 'Europe/Stockholm',
+    });
+    const rentals = serviceEnvironment(compose.services?.rentals as NonNullable<typeof clock>);
+    expect(environment.SCHOOL_TIME_ZONE).toBe(rentals.SCHOOL_TIME_ZONE ?? 'Europe/Stockholm');
   });
 
   it('mounts the contract the catalog generates (node scripts/compose/knative-contract.ts rewrites it)', () => {
