@@ -28,8 +28,10 @@ import { knative } from './infra/knative.ts';
 import { postgres } from './infra/postgres.ts';
 
 const stateFile = join(stateDir, 'state.json');
+// Below Linux's ephemeral range (32768-60999): an outgoing connection never holds a port the
+// platform then fails to bind (PostgreSQL on 55432 once could not start beside a busy test run).
 const kafkaPort = Number(process.env.SOUNDGOOD_KAFKA_PORT ?? 19092);
-const pgPort = Number(process.env.SOUNDGOOD_PG_PORT ?? 55432);
+const pgPort = Number(process.env.SOUNDGOOD_PG_PORT ?? 15432);
 // Jaeger's customary ports (the UI on 16686, OTLP on 4318/4317); the gRPC neighbours are one below.
 const jaegerUiPort = Number(process.env.SOUNDGOOD_JAEGER_UI_PORT ?? jaegerDefaultPorts.queryPort);
 const jaegerOtlpPort = Number(process.env.SOUNDGOOD_JAEGER_OTLP_PORT ?? jaegerDefaultPorts.otlpHttpPort);

@@ -13,12 +13,12 @@ import { kafka } from '../../../../scripts/infra/kafka.ts';
 import { postgres } from '../../../../scripts/infra/postgres.ts';
 
 /**
- * Fixed ports beside the local platform's (Kafka 19092, PostgreSQL 55432): Kafka 19192 (its controller one
- * above), PostgreSQL 55532; SOUNDGOOD_CHAOS_KAFKA_PORT / SOUNDGOOD_CHAOS_PG_PORT move them.
+ * Fixed ports beside the local platform's (Kafka 19092, PostgreSQL 15432): Kafka 19192 (its controller one
+ * above), PostgreSQL 15532; SOUNDGOOD_CHAOS_KAFKA_PORT / SOUNDGOOD_CHAOS_PG_PORT move them.
  */
 export const chaosPorts = {
   kafka: Number(process.env.SOUNDGOOD_CHAOS_KAFKA_PORT ?? 19192),
-  postgres: Number(process.env.SOUNDGOOD_CHAOS_PG_PORT ?? 55532),
+  postgres: Number(process.env.SOUNDGOOD_CHAOS_PG_PORT ?? 15532),
 } as const;
 const kafkaDir = join(root, '.cache', 'chaos', `kafka-${chaosPorts.kafka}`);
 
