@@ -221,16 +221,27 @@ export async function startSoundgood(
       return (await call('rentals', 'GET', `/rentals/${id}`)).body as Rental;
     },
 
-    /** Waits until the rental's saga is over (no longer RUNNING or COMPENSATING). */
+    /** Waits until the rental's saga has decided (COMPLETED, REJECTED or FAILED; or already ending). */
     async settled(id: string, timeoutMs = 30_000): Promise<Rental> {
-      return waitFor(
-        async () => {
-          const rental = (await call('rentals', 'GET', `/rentals/${id}`)).body as Rental;
-          return ['RUNNING', 'COMPENSATING'].includes(rental.saga?.status) ? undefined : rental;
-        },
-        `the saga of rental ${id} to finish`,
-        timeoutMs,
-      );
+      // Decided: the saga is past renting (COMPLETED, REJECTED, FAILED, or already ENDING/ENDED) and the
+      // rental says so; anything else (a saga still running, an answer without one) is waited out.
+      let last: unknown;
+      try {
+        return await waitFor(
+          async () => {
+            const rental = (await call('rentals', 'GET', `/rentals/${id}`)).body as Rental;
+            last = rental;
+            const decided = ['COMPLETED', 'REJECTED', 'FAILED', 'ENDING', 'ENDED'].includes(
+              rental.saga?.status,
+            );
+            return decided && rental.status !== 'PENDING' ? rental : undefined;
+          },
+          `the saga of rental ${id} to finish`,
+          timeoutMs,
+        );
+      } catch (error) {
+        throw new Error(`${(error as Error).message}; last seen: ${JSON.stringify(last)}`);
+      }
     },
 
     stop: (name: ServiceName, signal?: NodeJS.Signals) => stopService(services[name], signal),
