@@ -2,7 +2,9 @@
 // Kafka, with tokens of a development issuer.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,8 +26,9 @@ const poison = createEvent(
   { partitionKey: randomUUID() },
 );
 
-async function run(args: string[], token?: string) {
+async function run(args: string[], token?: string, extra: Record<string, string> = {}) {
   const env = {
+    ...extra,
     PATH: process.env.PATH,
     KAFKA_BROKERS: requireEnv('KAFKA_BROKERS'),
     KAFKA_TOPIC: topic,
@@ -98,5 +101,49 @@ describe('dead-letters CLI', () => {
     const [offsets] = await admin.fetchTopicOffsets(topic);
     await admin.disconnect();
     expect(offsets?.high).toBe('1');
+  });
+
+  it('replays to a broker ingress with the projected token of K_SINK_TOKEN_FILE as Bearer, and fails naming a missing file', async () => {
+    // A real HTTP endpoint in the broker's place: answers 202 to the token, 401 to anything else.
+    const brokerToken = `eyJ.projected-token.${randomUUID()}`;
+    const tokenFile = join(tmpdir(), `broker-token-${randomUUID()}`);
+    writeFileSync(tokenFile, `${brokerToken}\n`); // the kubelet's file; the newline is not part of it
+    const received: IncomingHttpHeaders[] = [];
+    const server: Server = createServer((req, res) => {
+      received.push(req.headers);
+      req.resume();
+      res.statusCode = req.headers.authorization === `Bearer ${brokerToken}` ? 202 : 401;
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const sink = `http://127.0.0.1:${(server.address() as AddressInfo).port}/soundgood/default`;
+    try {
+      const token = await issuer.staff();
+      const replay = await run(['replay', poison.id], token, { K_SINK: sink, K_SINK_TOKEN_FILE: tokenFile });
+      expect(replay.code, replay.stderr).toBe(0);
+      expect(replay.stdout).toContain(`replayed 1 event(s) to ${sink}`);
+      expect(received).toHaveLength(1);
+      expect(received[0]).toMatchObject({
+        authorization: `Bearer ${brokerToken}`,
+        'ce-id': poison.id,
+        'ce-type': poison.type,
+        'ce-source': poison.source,
+      });
+
+      // Without the token file the ingress refuses, as the cluster's would (401), and nothing is audited as sent.
+      const anonymous = await run(['replay', poison.id, '--sink', sink], token);
+      expect(anonymous.code).toBe(1);
+      expect(anonymous.stderr).toMatch(/answered 401/);
+      expect(received[1]?.authorization).toBeUndefined();
+
+      const missing = await run(['replay', poison.id, '--sink', sink], token, {
+        K_SINK_TOKEN_FILE: `${tokenFile}.absent`,
+      });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain(`${tokenFile}.absent`);
+      expect(received).toHaveLength(2);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -4,7 +4,11 @@
  * npm run dead-letters -- replay <event-id>... | --all [--sink <broker ingress URL>]
  *
  * Reads KAFKA_BROKERS, KAFKA_TOPIC (default soundgood.events), KAFKA_DEAD_LETTER_TOPIC (default
- * soundgood.dead-letters). Replays to the events topic, or with --sink to a Knative broker ingress.
+ * soundgood.dead-letters). Replays to the events topic, or with --sink (default K_SINK, when set) to a
+ * Knative broker ingress. With K_SINK_TOKEN_FILE the broker gets that projected ServiceAccount token as
+ * `Authorization: Bearer`, read as the services' publisher reads theirs: in a cluster the broker
+ * requires OIDC, and its EventPolicy `dead-letter-replay` admits the `dead-letter-operator` account,
+ * catalog types with their catalog sources only (k8s/base/operations/dead-letters.yaml, docs/security.md).
  *
  * Staff only: SOUNDGOOD_OPERATOR_TOKEN holds a staff bearer token of the issuer the services trust
  * (OIDC_ISSUER, OIDC_AUDIENCE; ./operator.ts). A replay prints an audit line (JSON: who, what,
@@ -43,7 +47,7 @@ async function main(args: string[]): Promise<void> {
   }
   if (command !== 'replay') throw new Error(usage);
   const sinkAt = rest.indexOf('--sink');
-  const sink = sinkAt >= 0 ? rest[sinkAt + 1] : undefined;
+  const sink = sinkAt >= 0 ? rest[sinkAt + 1] : process.env.K_SINK || undefined;
   const ids = rest.filter((arg, i) => !arg.startsWith('--') && !(sinkAt >= 0 && i === sinkAt + 1));
   if (!rest.includes('--all') && ids.length === 0) throw new Error(usage);
   const chosen = rest.includes('--all') ? letters : letters.filter((l) => l.id && ids.includes(l.id));
@@ -51,7 +55,8 @@ async function main(args: string[]): Promise<void> {
   if (missing.length > 0) throw new Error(`not in ${deadLetterTopic}: ${missing.join(', ')}`);
 
   if (sink) {
-    const publisher = new KnativePublisher(sink);
+    const publisher = new KnativePublisher(sink, { tokenFile: process.env.K_SINK_TOKEN_FILE || undefined });
+    await publisher.connect(); // a missing or empty token file fails here, naming it
     await publisher.publish(chosen.map(originalEvent));
   } else {
     const publisher = new KafkaPublisher(kafka, topic);
