@@ -12,6 +12,7 @@ import { basename, join } from 'node:path';
 
 export const kinds = [
   'configmap-v1',
+  'cronjob-batch-v1',
   'deployment-apps-v1',
   'horizontalpodautoscaler-autoscaling-v2',
   'job-batch-v1',

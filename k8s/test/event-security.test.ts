@@ -1,7 +1,9 @@
+import { deadLetterReplay, events } from '@soundgood/event-catalog';
 import { describe, expect, it } from 'vitest';
 import {
   canaryLoad,
   canaryLoadException,
+  deadLetterReplayException,
   eventingAuthFeatures,
   eventPoliciesAgainstCatalog,
   eventsOnlyFromDispatcher,
@@ -24,6 +26,12 @@ describe.each(environments)('who may send which event in %s', (env) => {
     expect(canaryLoadException(app)).toEqual([]);
     const policy = app.find((o) => o.kind === 'EventPolicy' && o.metadata.name === canaryLoad.policy);
     expect(policy?.spec.filters[0].any).toHaveLength(app.filter((o) => o.kind === 'Canary').length);
+  });
+
+  it('admits dead-letter replay, the other sender that is no producer, exactly the catalog’s types with their sources, from its own ServiceAccount', () => {
+    expect(deadLetterReplayException(app)).toEqual([]);
+    const policy = app.find((o) => o.kind === 'EventPolicy' && o.metadata.name === deadLetterReplay.policy);
+    expect(policy?.spec.filters[0].any).toHaveLength(Object.keys(events).length);
   });
 
   it('gives every producer a projected token for the Broker’s audience at K_SINK_TOKEN_FILE, and no one else', () => {
@@ -117,6 +125,88 @@ describe('the event-security checks catch broken manifests', () => {
     ]);
     expect(eventPoliciesAgainstCatalog(app.filter((o) => !canary(o)))).toEqual([]);
     expect(canaryLoadException(app.filter((o) => !canary(o)))).toEqual([`${name} is missing`]);
+  });
+
+  it('reports a widened replay exception: a type off the catalog or under another source, a pair left out, another sender, another filter, another workload as its account', () => {
+    const replay = policy(deadLetterReplay.policy);
+    const name = `EventPolicy ${deadLetterReplay.policy}`;
+    const subject = `system:serviceaccount:soundgood:${deadLetterReplay.serviceAccount}`;
+    const reserve = events.reserveSlot;
+    const forged = replace(app, replay, (p) => {
+      p.spec.filters[0].any.push({ exact: { type: reserve.type, source: '/soundgood/students' } });
+      p.spec.filters[0].any.push({
+        exact: { type: 'dev.soundgood.anything.v1', source: '/soundgood/rentals' },
+      });
+    });
+    expect(deadLetterReplayException(forged)).toEqual([
+      `${name} admits ${reserve.type} (source /soundgood/students), which is no catalog type with its source`,
+      `${name} admits dev.soundgood.anything.v1 (source /soundgood/rentals), which is no catalog type with its source`,
+    ]);
+    const narrowed = replace(app, replay, (p) => {
+      p.spec.filters[0].any = p.spec.filters[0].any.filter(
+        (f: { exact: { type: string } }) => f.exact.type !== reserve.type,
+      );
+    });
+    expect(deadLetterReplayException(narrowed)).toEqual([
+      `${name} does not admit ${reserve.type} (source ${reserve.source}): it could not be replayed`,
+    ]);
+    const typeOnly = replace(app, replay, (p) => {
+      p.spec.filters[0].any[0] = { exact: { type: reserve.type } };
+    });
+    expect(deadLetterReplayException(typeOnly)[0]).toBe(
+      `${name}: {"exact":{"type":"${reserve.type}"}} is not an exact filter on source, type`,
+    );
+    const prefix = replace(app, replay, (p) => {
+      p.spec.filters = [{ prefix: { type: 'dev.soundgood.' } }];
+    });
+    expect(deadLetterReplayException(prefix)).toEqual([
+      `${name}: filters are not one 'any' of exact filters`,
+    ]);
+    const twoSenders = replace(app, replay, (p) => {
+      p.spec.from.push({ sub: 'system:serviceaccount:soundgood:notifications' });
+    });
+    expect(deadLetterReplayException(twoSenders)).toEqual([
+      `${name}: from is not ${subject} alone: [{"sub":"${subject}"},{"sub":"system:serviceaccount:soundgood:notifications"}]`,
+    ]);
+    expect(eventPoliciesAgainstCatalog(twoSenders)).toEqual([
+      `EventPolicy ${deadLetterReplay.policy} differs from the catalog's (npm run triggers)`,
+    ]);
+    const elsewhere = replace(app, policy('events-from-rentals'), (p) => {
+      p.spec.from.push({ sub: subject });
+    });
+    expect(deadLetterReplayException(elsewhere)).toEqual([
+      `EventPolicy events-from-rentals admits ${subject}, only ${deadLetterReplay.policy} may`,
+    ]);
+    const borrowed = replace(
+      app,
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'notifications',
+      (d) => {
+        d.spec.template.spec.serviceAccountName = deadLetterReplay.serviceAccount;
+      },
+    );
+    expect(deadLetterReplayException(borrowed)).toEqual([
+      `Deployment soundgood/notifications runs as ${deadLetterReplay.serviceAccount}: only CronJob soundgood/${deadLetterReplay.cronJob} may`,
+    ]);
+    const cronJob = (o: K8sObject) => o.kind === 'CronJob' && o.metadata.name === deadLetterReplay.cronJob;
+    const scheduled = replace(app, cronJob, (c) => {
+      c.spec.suspend = false;
+      const pod = c.spec.jobTemplate.spec.template.spec;
+      pod.volumes = pod.volumes.filter((v: { name: string }) => v.name !== 'broker-token');
+      const operator = pod.containers[0].env.find(
+        (e: { name: string }) => e.name === 'SOUNDGOOD_OPERATOR_TOKEN',
+      );
+      delete operator.valueFrom;
+      operator.value = 'eyJ.staff';
+    });
+    expect(deadLetterReplayException(scheduled)).toEqual([
+      `CronJob soundgood/${deadLetterReplay.cronJob} is not suspended: it would replay on a schedule`,
+      `CronJob soundgood/${deadLetterReplay.cronJob}: SOUNDGOOD_OPERATOR_TOKEN does not come from a Secret`,
+      `CronJob soundgood/${deadLetterReplay.cronJob}: no mounted projected ServiceAccount token with audience eventing.knative.dev/broker/soundgood/default`,
+    ]);
+    expect(deadLetterReplayException(app.filter((o) => !replay(o)))).toEqual([`${name} is missing`]);
+    expect(eventPoliciesAgainstCatalog(app.filter((o) => !replay(o)))).toEqual([
+      `producer policy ${deadLetterReplay.policy} is missing`,
+    ]);
   });
 
   it('reports canary load sent without the loadtester’s token or off the pinned event', () => {

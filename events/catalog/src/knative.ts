@@ -160,15 +160,55 @@ export function eventPolicy(producer: string) {
   };
 }
 
-/** `k8s/base/eventing/event-policies.yaml`: one EventPolicy per producer. */
+/**
+ * Dead-letter replay (`npm run dead-letters -- replay`, run in the cluster by the `dead-letters`
+ * CronJob template of k8s/base/operations/dead-letters.yaml) re-sends events as they were: each under
+ * its producer's type and source, but with its own identity, this ServiceAccount's projected token.
+ * The one sender besides the producers that the generated file admits.
+ */
+export const deadLetterReplay = {
+  policy: 'dead-letter-replay',
+  serviceAccount: 'dead-letter-operator',
+  /** The suspended CronJob operators run Jobs from (`kubectl create job --from=cronjob/dead-letters`). */
+  cronJob: 'dead-letters',
+} as const;
+
+export function deadLetterReplaySender(): EventPolicySender {
+  return { sub: `system:serviceaccount:${appNamespace}:${deadLetterReplay.serviceAccount}` };
+}
+
+/**
+ * The replay's EventPolicy: to the Broker only, from the replay's ServiceAccount only, and exactly the
+ * catalog's (type, source) pairs: a forged event (another source) stays refused when replayed, and a
+ * type outside the catalog cannot be sent at all. Staff-only use of the account is the CLI's check
+ * (SOUNDGOOD_OPERATOR_TOKEN) plus who may create Jobs in the namespace (docs/security.md).
+ */
+export function deadLetterReplayPolicy() {
+  return {
+    apiVersion: 'eventing.knative.dev/v1alpha1',
+    kind: 'EventPolicy',
+    metadata: { name: deadLetterReplay.policy },
+    spec: {
+      to: [{ ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: broker.name } }],
+      from: [deadLetterReplaySender()],
+      filters: [{ any: Object.values(events).map((e) => ({ exact: { type: e.type, source: e.source } })) }],
+    },
+  };
+}
+
+/** `k8s/base/eventing/event-policies.yaml`: one EventPolicy per producer, then the replay's. */
 export function eventPoliciesYaml(): string {
   const header = [
     "# Generated from events/catalog/src/catalog.ts (each type's producer and source) by",
     '# events/catalog/src/knative.ts:  npm run triggers -w @soundgood/event-catalog',
     "# Do not edit. One EventPolicy per producer: the Broker accepts a type only from its producer's",
     '# OIDC identity, with its catalog source (Knative authentication-oidc; docs/security.md, Events).',
+    '# Last, dead-letter-replay: the dead-letter-operator account may re-send any catalog type, with its',
+    '# catalog source only (k8s/base/operations/dead-letters.yaml).',
   ];
-  const documents = producers().map((p) => `---\n${stringify(eventPolicy(p))}`);
+  const documents = [...producers().map(eventPolicy), deadLetterReplayPolicy()].map(
+    (p) => `---\n${stringify(p)}`,
+  );
   return `${header.join('\n')}\n${documents.join('')}`;
 }
 

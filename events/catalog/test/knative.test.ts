@@ -6,6 +6,8 @@ import {
   appNamespace,
   broker,
   brokerAudience,
+  deadLetterReplay,
+  deadLetterReplaySender,
   delivery,
   type EventPolicySender,
   eventPoliciesYaml,
@@ -111,29 +113,50 @@ const allows = (p: Policy, sender: EventPolicySender, ce: Record<string, string>
 
 /**
  * What is wrong with a set of policies against the catalog, both ways: a (producer, type) pair not
- * allowed by exactly one policy; a type allowed to another sender, or under another source.
+ * allowed by exactly one policy; a type allowed to another sender, or under another source. The one
+ * named exception: the dead-letter replay's account, by its own policy, every catalog type with its
+ * catalog source, and nothing else (no other source, no type outside the catalog, no other policy).
  */
 function policyProblems(policies: Policy[]): string[] {
   const all = Object.values(events);
   const problems: string[] = [];
+  const replay = deadLetterReplaySender();
   const others = [
     ...producers().map(senderOf),
     { sub: `system:serviceaccount:${appNamespace}:notifications` },
+    replay,
   ];
   const same = (a: EventPolicySender, b: EventPolicySender) => JSON.stringify(a) === JSON.stringify(b);
+  const replayed = (p: Policy, sender: EventPolicySender, type: string, source: string) =>
+    p.metadata.name === deadLetterReplay.policy &&
+    same(sender, replay) &&
+    all.some((e) => e.type === type && e.source === source);
   for (const e of all) {
     const own = senderOf(e.producer);
     const by = policies.filter((p) => allows(p, own, { type: e.type, source: e.source }));
     if (by.length !== 1) problems.push(`${e.type} from ${e.producer} is allowed by ${by.length} policies`);
-    if (policies.some((p) => allows(p, own, { type: e.type, source: '/evil' })))
-      problems.push(`${e.type} is allowed under source /evil`);
+    const byReplay = policies.filter((p) => allows(p, replay, { type: e.type, source: e.source }));
+    if (byReplay.length !== 1 || byReplay[0]?.metadata.name !== deadLetterReplay.policy)
+      problems.push(
+        `${e.type} replayed is allowed by [${byReplay.map((p) => p.metadata.name).join(', ')}], not ${deadLetterReplay.policy} alone`,
+      );
+    for (const sender of [own, replay])
+      if (policies.some((p) => allows(p, sender, { type: e.type, source: '/evil' })))
+        problems.push(`${e.type} is allowed under source /evil`);
     for (const sender of others.filter((o) => !same(o, own)))
       for (const source of new Set(all.map((o) => o.source)))
-        for (const p of policies.filter((q) => allows(q, sender, { type: e.type, source })))
+        for (const p of policies.filter(
+          (q) => allows(q, sender, { type: e.type, source }) && !replayed(q, sender, e.type, source),
+        ))
           problems.push(
             `${p.metadata.name} allows ${e.type} (source ${source}) from ${JSON.stringify(sender)}`,
           );
   }
+  for (const sender of others)
+    for (const p of policies.filter((q) =>
+      allows(q, sender, { type: 'dev.soundgood.unknown.v1', source: '/soundgood/rentals' }),
+    ))
+      problems.push(`${p.metadata.name} allows a type outside the catalog from ${JSON.stringify(sender)}`);
   return problems;
 }
 
@@ -183,6 +206,32 @@ describe('EventPolicies derived from the catalog’s producers', () => {
 
     expect(policyProblems([...policies, policies[0] as Policy])).toContain(
       `${reserve.type} from rentals is allowed by 2 policies`,
+    );
+
+    const replayPolicy = (ps: Policy[]) =>
+      ps.find((p) => p.metadata.name === deadLetterReplay.policy) as Policy;
+    const replay = deadLetterReplaySender();
+    const otherSource = structuredClone(policies);
+    replayPolicy(otherSource).spec.filters[0]?.any?.push({
+      exact: { type: reserve.type, source: '/soundgood/students' },
+    });
+    expect(policyProblems(otherSource)).toEqual([
+      `${deadLetterReplay.policy} allows ${reserve.type} (source /soundgood/students) from ${JSON.stringify(replay)}`,
+    ]);
+    const outside = structuredClone(policies);
+    replayPolicy(outside).spec.filters = [{ any: [{ exact: { source: '/soundgood/rentals' } }] }];
+    expect(policyProblems(outside)).toContain(
+      `${deadLetterReplay.policy} allows a type outside the catalog from ${JSON.stringify(replay)}`,
+    );
+    const replayElsewhere = structuredClone(policies);
+    replayElsewhere.find((p) => p.metadata.name === 'events-from-rentals')?.spec.from.push(replay);
+    expect(policyProblems(replayElsewhere)).toContain(
+      `${reserve.type} replayed is allowed by [events-from-rentals, ${deadLetterReplay.policy}], not ${deadLetterReplay.policy} alone`,
+    );
+    const replayWidened = structuredClone(policies);
+    replayPolicy(replayWidened).spec.from.push(students);
+    expect(policyProblems(replayWidened)).toContain(
+      `${deadLetterReplay.policy} allows ${reserve.type} (source /soundgood/rentals) from ${JSON.stringify(students)}`,
     );
 
     const sourceless = structuredClone(policies);

@@ -4,7 +4,15 @@
  * the broker's audience, the Eventing features they need, and who may POST /events to a service.
  * Why this split between Knative and Istio: docs/security.md, Events.
  */
-import { brokerAudience, eventPolicy, findEvent, producers } from '@soundgood/event-catalog';
+import {
+  brokerAudience,
+  deadLetterReplay,
+  deadLetterReplayPolicy,
+  eventPolicy,
+  events,
+  findEvent,
+  producers,
+} from '@soundgood/event-catalog';
 import { isKind, type K8sObject } from './manifests.js';
 
 /** Equal as data: kustomize sorts the keys of what it writes. */
@@ -21,7 +29,8 @@ const canonical = (value: unknown): unknown =>
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 
 /**
- * The EventPolicies of the application are exactly the catalog's (one per producer, same spec), in
+ * The EventPolicies of the application are exactly the catalog's (one per producer and the
+ * dead-letter replay's, same spec), in
  * the Broker's namespace, and each `from` names an identity that exists: a `sub` a ServiceAccount of
  * that namespace, a `ref` an object of the manifests.
  */
@@ -31,7 +40,7 @@ export function eventPoliciesAgainstCatalog(objects: K8sObject[]): string[] {
   if (!broker) return ['no Broker'];
   const namespace = broker.metadata.namespace;
   const policies = objects.filter((o) => isKind(o, 'eventing.knative.dev/v1alpha1', 'EventPolicy'));
-  const expected = producers().map(eventPolicy);
+  const expected = [...producers().map(eventPolicy), deadLetterReplayPolicy()];
   for (const want of expected) {
     const found = policies.find((p) => p.metadata.name === want.metadata.name);
     if (!found) problems.push(`producer policy ${want.metadata.name} is missing`);
@@ -39,7 +48,7 @@ export function eventPoliciesAgainstCatalog(objects: K8sObject[]): string[] {
       problems.push(`EventPolicy ${want.metadata.name} differs from the catalog's (npm run triggers)`);
   }
   for (const p of policies) {
-    // The one policy that is not a producer's: checked on its own by canaryLoadException.
+    // The one policy outside the catalog's: checked on its own by canaryLoadException.
     if (p.metadata.name === canaryLoad.policy) continue;
     if (!expected.some((e) => e.metadata.name === p.metadata.name))
       problems.push(`EventPolicy ${p.metadata.name} matches no producer of the catalog`);
@@ -164,8 +173,9 @@ export function eventsOnlyFromDispatcher(
   loadtester: string,
 ): string[] {
   const problems: string[] = [];
+  // The services' Deployments (an OpenFaaS function's, in openfaas-fn, has no /events).
   const services = objects
-    .filter((o) => o.kind === 'Deployment')
+    .filter((o) => o.kind === 'Deployment' && o.spec.template.metadata.labels['soundgood.dev/service'])
     .map((d) => d.spec.template.metadata.labels['soundgood.dev/service']);
   for (const service of services) {
     const policies = objects.filter(
@@ -215,8 +225,157 @@ export function eventsOnlyFromDispatcher(
   return problems;
 }
 
+/** The pod templates of the manifests, with where they are and the ServiceAccount they run as. */
+function podTemplates(
+  objects: K8sObject[],
+): { where: string; serviceAccount?: string; pod: K8sObject['spec'] }[] {
+  const found: { where: string; serviceAccount?: string; pod: K8sObject['spec'] }[] = [];
+  for (const o of objects) {
+    const where = `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`;
+    const pod =
+      o.kind === 'Pod'
+        ? o.spec
+        : o.kind === 'CronJob'
+          ? o.spec?.jobTemplate?.spec?.template?.spec
+          : ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'].includes(o.kind)
+            ? o.spec?.template?.spec
+            : undefined;
+    if (pod) found.push({ where, serviceAccount: pod.serviceAccountName, pod });
+    if (o.kind === 'HelmRelease')
+      found.push({ where, serviceAccount: o.spec?.values?.serviceAccountName, pod: o.spec?.values ?? {} });
+  }
+  return found;
+}
+
 /**
- * The one named exception to "a type comes only from its producer": the Flagger loadtester posts
+ * The second named exception: dead-letter replay re-sends events under their producers' types and
+ * sources, as its own ServiceAccount (events/catalog/src/knative.ts, deadLetterReplay). Pinned here:
+ * - its EventPolicy admits that subject only, to the Broker only, through one `any` of `exact` filters
+ *   on exactly {type, source}: each a catalog type with its catalog source, every catalog pair once;
+ * - no other policy names that subject;
+ * - the ServiceAccount exists in the Broker's namespace without an automounted API token, and the only
+ *   pod template running as it is the suspended CronJob `dead-letters`, which runs the dead-letters CLI
+ *   with a projected token of it for the Broker's audience at K_SINK_TOKEN_FILE, the broker ingress as
+ *   K_SINK, and the operator's staff token from a Secret (never a literal in a manifest).
+ */
+export function deadLetterReplayException(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const broker = objects.find((o) => isKind(o, 'eventing.knative.dev/v1', 'Broker'));
+  if (!broker) return ['no Broker'];
+  const namespace = broker.metadata.namespace;
+  const audience = brokerAudience(namespace);
+  const subject = `system:serviceaccount:${namespace}:${deadLetterReplay.serviceAccount}`;
+  const policies = objects.filter((o) => isKind(o, 'eventing.knative.dev/v1alpha1', 'EventPolicy'));
+
+  for (const p of policies)
+    if (
+      p.metadata.name !== deadLetterReplay.policy &&
+      (p.spec?.from ?? []).some((f: { sub?: string }) => f.sub === subject)
+    )
+      problems.push(`EventPolicy ${p.metadata.name} admits ${subject}, only ${deadLetterReplay.policy} may`);
+  const policy = policies.find((o) => o.metadata.name === deadLetterReplay.policy);
+  const name = `EventPolicy ${deadLetterReplay.policy}`;
+  if (!policy) problems.push(`${name} is missing`);
+  else {
+    if (policy.metadata.namespace !== namespace)
+      problems.push(`${name} is in ${policy.metadata.namespace}, the Broker in ${namespace}`);
+    const spec = policy.spec ?? {};
+    if (
+      !sameJson(spec.to, [
+        { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: broker.metadata.name } },
+      ])
+    )
+      problems.push(`${name}: to is not the Broker alone`);
+    if (!sameJson(spec.from, [{ sub: subject }]))
+      problems.push(`${name}: from is not ${subject} alone: ${JSON.stringify(spec.from)}`);
+    const filters = spec.filters ?? [];
+    if (filters.length !== 1 || !sameJson(Object.keys(filters[0]), ['any']) || !Array.isArray(filters[0].any))
+      problems.push(`${name}: filters are not one 'any' of exact filters`);
+    else {
+      const admitted: string[] = [];
+      for (const f of filters[0].any) {
+        if (
+          !sameJson(Object.keys(f), ['exact']) ||
+          !sameJson(Object.keys(f.exact ?? {}).sort(), ['source', 'type'])
+        ) {
+          problems.push(`${name}: ${JSON.stringify(f)} is not an exact filter on source, type`);
+          continue;
+        }
+        const pair = `${f.exact.type} (source ${f.exact.source})`;
+        if (admitted.includes(pair)) problems.push(`${name} admits ${pair} twice`);
+        admitted.push(pair);
+        if (findEvent(f.exact.type)?.source !== f.exact.source)
+          problems.push(`${name} admits ${pair}, which is no catalog type with its source`);
+      }
+      for (const e of Object.values(events))
+        if (!admitted.includes(`${e.type} (source ${e.source})`))
+          problems.push(`${name} does not admit ${e.type} (source ${e.source}): it could not be replayed`);
+    }
+  }
+
+  const account = objects.find(
+    (o) =>
+      o.kind === 'ServiceAccount' &&
+      o.metadata.name === deadLetterReplay.serviceAccount &&
+      o.metadata.namespace === namespace,
+  );
+  if (!account) problems.push(`ServiceAccount ${namespace}/${deadLetterReplay.serviceAccount} is missing`);
+  else if (account.automountServiceAccountToken !== false)
+    problems.push(`ServiceAccount ${deadLetterReplay.serviceAccount} automounts its API token`);
+
+  const where = `CronJob ${namespace}/${deadLetterReplay.cronJob}`;
+  for (const t of podTemplates(objects))
+    if (t.serviceAccount === deadLetterReplay.serviceAccount && t.where !== where)
+      problems.push(`${t.where} runs as ${deadLetterReplay.serviceAccount}: only ${where} may`);
+  const cronJob = objects.find(
+    (o) =>
+      isKind(o, 'batch/v1', 'CronJob') &&
+      o.metadata.name === deadLetterReplay.cronJob &&
+      o.metadata.namespace === namespace,
+  );
+  if (!cronJob) return [...problems, `${where} is missing`];
+  if (cronJob.spec.suspend !== true)
+    problems.push(`${where} is not suspended: it would replay on a schedule`);
+  const pod = cronJob.spec.jobTemplate?.spec?.template?.spec ?? {};
+  if (pod.serviceAccountName !== deadLetterReplay.serviceAccount)
+    problems.push(`${where} runs as ${pod.serviceAccountName}, not ${deadLetterReplay.serviceAccount}`);
+  const container = pod.containers?.[0] ?? {};
+  if (!(container.command ?? []).some((c: string) => c.endsWith('dead-letters/dead-letters.cli.js')))
+    problems.push(`${where} does not run the dead-letters CLI`);
+  const env = new Map<string, { value?: string; valueFrom?: { secretKeyRef?: unknown } }>(
+    (container.env ?? []).map((e: { name: string }) => [e.name, e]),
+  );
+  if (env.get('K_SINK')?.value !== canaryLoad.brokerIngress)
+    problems.push(`${where}: K_SINK is ${env.get('K_SINK')?.value}, not the broker ingress`);
+  if (!env.get('SOUNDGOOD_OPERATOR_TOKEN')?.valueFrom?.secretKeyRef)
+    problems.push(`${where}: SOUNDGOOD_OPERATOR_TOKEN does not come from a Secret`);
+  const volume = (pod.volumes ?? []).find(
+    (v: { projected?: { sources?: { serviceAccountToken?: { audience?: string } }[] } }) =>
+      v.projected?.sources?.some((s) => s.serviceAccountToken?.audience === audience),
+  );
+  const mount =
+    volume && (container.volumeMounts ?? []).find((m: { name: string }) => m.name === volume.name);
+  if (!volume || !mount)
+    problems.push(`${where}: no mounted projected ServiceAccount token with audience ${audience}`);
+  else {
+    const source = volume.projected.sources.find(
+      (s: { serviceAccountToken?: unknown }) => s.serviceAccountToken,
+    ).serviceAccountToken;
+    if ((source.expirationSeconds ?? 3607) < 600)
+      problems.push(
+        `${where}: expirationSeconds ${source.expirationSeconds} is under the API server's minimum of 600`,
+      );
+    if (env.get('K_SINK_TOKEN_FILE')?.value !== `${mount.mountPath}/${source.path}`)
+      problems.push(
+        `${where}: K_SINK_TOKEN_FILE is ${env.get('K_SINK_TOKEN_FILE')?.value}, the token is at ${mount.mountPath}/${source.path}`,
+      );
+  }
+  return problems;
+}
+
+/**
+ * A named exception to "a type comes only from its producer" (the other: deadLetterReplayException):
+ * the Flagger loadtester posts
  * each Canary's load event through the broker (canaries.yaml, rollout webhooks). Pinned here, so that
  * widening it is a change to this file, not only to a manifest.
  */
