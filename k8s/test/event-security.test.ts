@@ -10,9 +10,35 @@ import {
   producersSendBrokerTokens,
 } from './lib/event-security.js';
 import { environments, fluxCluster, isKind, type K8sObject, kustomize } from './lib/manifests.js';
+import { authzRefuses, type MeshRequest, mtlsRefuses } from './lib/mesh.js';
 
 const dispatcher = 'cluster.local/ns/knative-eventing/sa/knative-kafka-broker-data-plane';
 const loadtester = 'cluster.local/ns/soundgood/sa/flagger-loadtester';
+
+/** A Job made from the dead-letters CronJob posting to the broker ingress (port 8080 of the receiver). */
+function replayRequest(objects: K8sObject[]): MeshRequest {
+  const cronJob = objects.find(
+    (o) => o.kind === 'CronJob' && o.metadata.name === deadLetterReplay.cronJob,
+  ) as K8sObject;
+  const template = cronJob.spec.jobTemplate.spec.template;
+  return {
+    what: 'dead-letters replay publishes',
+    from: {
+      namespace: cronJob.metadata.namespace ?? 'soundgood',
+      labels: template.metadata.labels,
+      annotations: template.metadata.annotations,
+      serviceAccount: template.spec.serviceAccountName,
+    },
+    to: {
+      namespace: 'knative-eventing',
+      labels: { app: 'kafka-broker-receiver' },
+      serviceAccount: 'knative-kafka-broker-data-plane',
+    },
+    port: 8080,
+    method: 'POST',
+    path: '/soundgood/default',
+  };
+}
 
 describe.each(environments)('who may send which event in %s', (env) => {
   const app = kustomize(`k8s/environments/${env}/apps`);
@@ -32,6 +58,13 @@ describe.each(environments)('who may send which event in %s', (env) => {
     expect(deadLetterReplayException(app)).toEqual([]);
     const policy = app.find((o) => o.kind === 'EventPolicy' && o.metadata.name === deadLetterReplay.policy);
     expect(policy?.spec.filters[0].any).toHaveLength(Object.keys(events).length);
+  });
+
+  it('lets a replay Job through the broker ingress’s sidecar: meshed, and its ServiceAccount allowed to POST', () => {
+    const objects = fluxCluster(env).layers.flatMap((l) => l.objects);
+    const request = replayRequest(objects);
+    expect(request.from?.annotations?.['sidecar.istio.io/nativeSidecar']).toBe('true');
+    expect([...mtlsRefuses(request, objects), ...authzRefuses(request, objects)]).toEqual([]);
   });
 
   it('gives every producer a projected token for the Broker’s audience at K_SINK_TOKEN_FILE, and no one else', () => {
@@ -202,6 +235,19 @@ describe('the event-security checks catch broken manifests', () => {
       `CronJob soundgood/${deadLetterReplay.cronJob} is not suspended: it would replay on a schedule`,
       `CronJob soundgood/${deadLetterReplay.cronJob}: SOUNDGOOD_OPERATOR_TOKEN does not come from a Secret`,
       `CronJob soundgood/${deadLetterReplay.cronJob}: no mounted projected ServiceAccount token with audience eventing.knative.dev/broker/soundgood/default`,
+    ]);
+    const cluster = fluxCluster('production').layers.flatMap((l) => l.objects);
+    const unlisted = replace(
+      cluster,
+      (o) => o.kind === 'AuthorizationPolicy' && o.metadata.name === 'kafka-broker-receiver',
+      (p) => {
+        p.spec.rules[0].from[0].source.principals = p.spec.rules[0].from[0].source.principals.filter(
+          (q: string) => !q.endsWith(`/sa/${deadLetterReplay.serviceAccount}`),
+        );
+      },
+    );
+    expect(authzRefuses(replayRequest(unlisted), unlisted)).toEqual([
+      `dead-letters replay publishes: no rule of AuthorizationPolicy kafka-broker-receiver allows POST /soundgood/default on port 8080 from cluster.local/ns/soundgood/sa/${deadLetterReplay.serviceAccount}`,
     ]);
     expect(deadLetterReplayException(app.filter((o) => !replay(o)))).toEqual([`${name} is missing`]);
     expect(eventPoliciesAgainstCatalog(app.filter((o) => !replay(o)))).toEqual([
