@@ -101,7 +101,6 @@ describe('the bootstrap checks catch broken setups', () => {
         'apps flagger.app/v1beta1 Canary',
         'apps flagger.app/v1beta1 MetricTemplate',
         'apps networking.istio.io/v1 VirtualService',
-        'apps openfaas.com/v1 Function',
         'apps security.istio.io/v1 AuthorizationPolicy',
         'apps security.istio.io/v1 PeerAuthentication',
         'infra-configs kafka.strimzi.io/v1 Kafka',

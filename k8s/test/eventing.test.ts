@@ -75,7 +75,8 @@ describe.each(environments)('eventing in %s', (env) => {
     const broker = app.find((o) => isKind(o, 'eventing.knative.dev/v1', 'Broker')) as K8sObject;
     expect(broker.metadata.annotations?.['eventing.knative.dev/broker.class']).toBe('Kafka');
     const ingress = `http://kafka-broker-ingress.knative-eventing.svc.cluster.local/${broker.metadata.namespace}/${broker.metadata.name}`;
-    for (const d of app.filter((o) => o.kind === 'Deployment')) {
+    // The services (the monthly-report function's K_SINK: functions.test.ts).
+    for (const d of app.filter((o) => o.kind === 'Deployment' && o.metadata.namespace === 'soundgood')) {
       const env = Object.fromEntries(
         d.spec.template.spec.containers[0].env.map((e: { name: string }) => [e.name, e]),
       );

@@ -27,6 +27,7 @@ describe.each(environments)("Istio and the platform's own requests in %s", (env)
       'ingress gateway routes',
       'Prometheus scrapes',
       'kubelet probes',
+      'function monthly-report reads', // the CE Deployment of k8s/functions, as its own ServiceAccount
     ]) {
       expect(
         what.some((w) => w.includes(kind)),

@@ -176,8 +176,20 @@ export function platformRequests(objects: K8sObject[]): { requests: MeshRequest[
     }
   }
 
-  // OpenFaaS functions (k8s/functions): faas-netes labels a function's pods faas_function=<name> and, with
-  // the Pro operator, runs them as the com.openfaas.serviceaccount annotation says (docs/faas.md).
+  // OpenFaaS functions: on CE a Deployment labelled faas_function=<name> (k8s/functions; its K_SINK is
+  // followed above with the other Deployments), with OpenFaaS Pro a Function the operator turns into one,
+  // running as the com.openfaas.serviceaccount annotation says (k8s/components/openfaas-pro-function).
+  const functions: { name: string; from: Workload; env: Record<string, string> }[] = [];
+  for (const d of objects.filter((o) => o.kind === 'Deployment')) {
+    const name = d.metadata.labels?.faas_function;
+    if (!name) continue;
+    const env = Object.fromEntries(
+      (d.spec.template.spec.containers[0].env ?? [])
+        .filter((e: { value?: string }) => e.value !== undefined)
+        .map((e: { name: string; value: string }) => [e.name, e.value]),
+    );
+    functions.push({ name, from: workloadOf(d), env });
+  }
   for (const fn of objects.filter((o) => o.apiVersion === 'openfaas.com/v1' && o.kind === 'Function')) {
     const from: Workload = {
       namespace: fn.metadata.namespace ?? 'openfaas-fn',
@@ -193,18 +205,20 @@ export function platformRequests(objects: K8sObject[]): { requests: MeshRequest[
         callerNamespace: from.namespace,
         method: 'POST',
       });
-    for (const [variable, path] of functionReads[fn.spec.name] ?? []) {
+    functions.push({ name: fn.spec.name, from, env });
+  }
+  for (const { name, from, env } of functions)
+    for (const [variable, path] of functionReads[name] ?? []) {
       const base = env[variable];
-      if (!base) throw new Error(`Function ${fn.spec.name} has no ${variable}`);
+      if (!base) throw new Error(`Function ${name} has no ${variable}`);
       calls.push({
-        what: `function ${fn.spec.name} reads ${path}`,
+        what: `function ${name} reads ${path}`,
         from,
         url: `${base}${path}`,
         callerNamespace: from.namespace,
         method: 'GET',
       });
     }
-  }
 
   for (const canary of objects.filter((o) => o.kind === 'Canary')) {
     const namespace = canary.metadata.namespace ?? 'default';
