@@ -82,13 +82,25 @@ describe.each(environments)('%s: every Flux layer server-side applied in depends
         stored.find((o) => o.metadata.name === policy.metadata.name)?.spec,
         policy.metadata.name,
       ).toEqual(policy.spec);
+    // Projected volumes that carry a ServiceAccount token (the broker's audience), in any namespace.
     const tokens = (d: K8sObject) =>
-      (d.spec.template.spec.volumes ?? []).filter((v: { projected?: unknown }) => v.projected);
+      (d.spec.template.spec.volumes ?? []).filter(
+        (v: { projected?: { sources: { serviceAccountToken?: unknown }[] } }) =>
+          v.projected?.sources.some((s) => s.serviceAccountToken),
+      );
     const producers = written.filter((o) => o.kind === 'Deployment' && tokens(o).length > 0);
     expect(producers.length).toBeGreaterThan(0);
     for (const d of producers) {
       const read = JSON.parse(
-        kubectl(['get', 'deployment', d.metadata.name, '-n', 'soundgood', '-o', 'json']),
+        kubectl([
+          'get',
+          'deployment',
+          d.metadata.name,
+          '-n',
+          d.metadata.namespace ?? 'soundgood',
+          '-o',
+          'json',
+        ]),
       );
       const [volume] = tokens(read);
       expect(volume.projected.sources, d.metadata.name).toEqual(tokens(d)[0].projected.sources);
