@@ -5,7 +5,7 @@
 // The binaries come from build.ts (.cache/kube/<component>@<version>/bin). Every run lives in
 // .cache/kube/run: certificates (openssl), etcd's data, kubeconfigs, and one log per component in
 // .cache/kube/run/logs/. Ports: etcd 12379/12380, kube-apiserver 16443, controller-manager 16257,
-// scheduler 16259, kustomize-controller 16080/16081.
+// scheduler 16259, kustomize-controller 16080/16081 (all moved by SOUNDGOOD_KUBE_PORT_OFFSET).
 //
 // Processes are started detached and recorded in .cache/kube/run/state.json, so that whichever process
 // stops the cluster (vitest's globalSetup teardown, a test file resetting it) finds them by PID.
@@ -22,14 +22,19 @@ export const logDir = join(runDir, 'logs');
 const stateFile = join(runDir, 'state.json');
 export const crdDir = resolve(import.meta.dirname, '../../crds');
 
+// SOUNDGOOD_KUBE_PORT_OFFSET moves every port by the same amount, so that two checkouts on one machine
+// (a CI run and a developer's) can run their clusters at once.
+const offset = Number(process.env.SOUNDGOOD_KUBE_PORT_OFFSET ?? 0);
+if (!Number.isInteger(offset) || offset < 0 || offset > 10_000)
+  throw new Error(`SOUNDGOOD_KUBE_PORT_OFFSET must be a whole number from 0 to 10000, not ${offset}`);
 export const ports = {
-  etcdClient: 12379,
-  etcdPeer: 12380,
-  apiserver: 16443,
-  controllerManager: 16257,
-  scheduler: 16259,
-  kustomizeControllerMetrics: 16080,
-  kustomizeControllerHealth: 16081,
+  etcdClient: 12379 + offset,
+  etcdPeer: 12380 + offset,
+  apiserver: 16443 + offset,
+  controllerManager: 16257 + offset,
+  scheduler: 16259 + offset,
+  kustomizeControllerMetrics: 16080 + offset,
+  kustomizeControllerHealth: 16081 + offset,
 };
 export const server = `https://127.0.0.1:${ports.apiserver}`;
 /** Admin (system:masters) kubeconfig of the running cluster. */
