@@ -10,7 +10,7 @@
 # In `git` mode GIT_USERNAME/GIT_PASSWORD are the read credentials of <https-url>.
 set -euo pipefail
 
-# The Flux release (k8s/crds/sources.yaml vendors its CRDs; the e2e workflow's flux CLI is the same).
+# The Flux release (k8s/crd-sources.yaml vendors its CRDs; the e2e workflow's flux CLI is the same).
 flux_version=v2.9.5
 # Flux's default controllers (source, kustomize, helm, notification) plus image automation: the root
 # Kustomization applies ImageRepository, ImagePolicy and ImageUpdateAutomation, whose CRDs only these two

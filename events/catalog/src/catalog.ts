@@ -325,8 +325,9 @@ export interface Subscription {
    * orchestrator sends one command and waits for its reply), while across Triggers ordered delivery
    * guarantees nothing. The saga stays right through its one-step-at-a-time state machine, the inbox
    * and the version-checked saga row; participants tolerate a release before its reserve. Ordered
-   * delivery would cost ~700 ms per hop (the dispatcher's ordered executor polls on a timer):
-   * measured in docs/benchmarks.md ("ORDERED or UNORDERED Triggers").
+   * delivery would cost 650-780 ms p50 per saga step, a command and its reply (two hops; the
+   * dispatcher's ordered executor polls on a ~200 ms timer): measured in docs/benchmarks.md
+   * ("ORDERED or UNORDERED Triggers").
    */
   readonly ordered: boolean;
 }
