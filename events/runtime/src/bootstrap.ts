@@ -14,6 +14,7 @@ import { type Observable, throwError } from 'rxjs';
 import { type BaseConfig, ConfigError } from './config.js';
 import type { EventingDatabase } from './database.js';
 import { EventingModule } from './eventing.module.js';
+import { ConnectionsCloseOnStop } from './health/connections.js';
 import { knativeReceiver } from './knative/knative.receiver.js';
 import { EventingMetrics } from './metrics.js';
 import { EventingServer } from './server.js';
@@ -41,8 +42,9 @@ class PassThroughRpcErrors implements RpcExceptionFilter<unknown> {
 /**
  * Starts a Soundgood service: its HTTP API, its event transport (and `/events` on Knative), the
  * outbox relay, `/healthz` and `/readyz`, and metrics on their own port. SIGTERM and SIGINT close
- * it gracefully: not ready, stop taking events, finish those in hand, close the transport and the
- * database.
+ * it gracefully: not ready, each response closes its connection, the HTTP server closes once the
+ * requests in hand are answered, then the transport stops taking events, finishes those in hand and
+ * flushes the outbox, then the database disconnects.
  */
 export async function runService(options: ServiceOptions): Promise<INestApplication> {
   const { config, service } = options;
@@ -61,6 +63,7 @@ export async function runService(options: ServiceOptions): Promise<INestApplicat
   );
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
 
+  app.use(app.get(ConnectionsCloseOnStop).middleware);
   const metrics = app.get(EventingMetrics);
   app.use((req: express.Request, res: express.Response, next: express.NextFunction) => {
     const started = performance.now();

@@ -6,6 +6,7 @@ import { AuthGuard } from './auth/auth.guard.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import type { BaseConfig } from './config.js';
 import { EVENTING_DATABASE, type EventingDatabase } from './database.js';
+import { ConnectionsCloseOnStop } from './health/connections.js';
 import { HealthController } from './health/health.controller.js';
 import { EventingMetrics } from './metrics.js';
 import { Outbox } from './outbox/outbox.js';
@@ -45,6 +46,7 @@ export class EventingModule {
         { provide: EventingMetrics, useValue: new EventingMetrics(options.service) },
         Outbox,
         TelemetryShutdown,
+        ConnectionsCloseOnStop,
         {
           provide: EventingServer,
           inject: [EVENTING_DATABASE, Outbox, EventingMetrics],
