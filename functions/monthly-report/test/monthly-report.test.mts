@@ -105,7 +105,7 @@ async function confirmed(studentId: string, instrumentId: string, months: number
     `rental ${id} to be decided`,
     60_000,
   );
-  expect(decided.status).toBe('CONFIRMED');
+  expect(decided.status, `rental ${id}: ${JSON.stringify(decided)}`).toBe('CONFIRMED');
   return id;
 }
 
