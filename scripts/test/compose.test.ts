@@ -80,6 +80,31 @@ describe('docker-compose.yml', () => {
     expect(environment.SCHOOL_TIME_ZONE).toBe(rentals.SCHOOL_TIME_ZONE ?? 'Europe/Stockholm');
   });
 
+  it('runs the development issuer, and every API service trusts it and waits until it serves its keys', () => {
+    const issuer = compose.services?.issuer;
+    expect(issuer, 'an issuer service').toBeDefined();
+    const own = serviceEnvironment(issuer as NonNullable<typeof issuer>);
+    expect((issuer as { command?: string[] }).command).toEqual([
+      'node',
+      'events/runtime/dist/auth/dev-issuer.cli.js',
+      'serve',
+    ]);
+    expect(own.DEV_ISSUER_URL).toBe(`http://issuer:${own.DEV_ISSUER_PORT}`);
+    for (const name of ['rentals', 'students', 'inventory', 'billing', 'notifications']) {
+      const service = compose.services?.[name] as NonNullable<typeof issuer>;
+      const environment = serviceEnvironment(service);
+      // The issuer the services verify against is the one that signs: its URL is the tokens' iss.
+      expect(environment.OIDC_ISSUER, name).toBe(own.DEV_ISSUER_URL);
+      expect(environment.OIDC_AUDIENCE, name).toBe('soundgood');
+      expect(
+        (service as { depends_on?: Record<string, { condition: string }> }).depends_on?.issuer,
+        name,
+      ).toEqual({
+        condition: 'service_healthy',
+      });
+    }
+  });
+
   it('mounts the contract the catalog generates (node scripts/compose/knative-contract.ts rewrites it)', () => {
     expect(readFileSync(composeContractFile, 'utf8')).toBe(composeContractJson());
   });
