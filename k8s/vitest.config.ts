@@ -10,7 +10,7 @@ export default defineConfig({
         test: { name: 'offline', include: ['test/*.test.ts'], testTimeout: 60_000 },
       },
       {
-        // A real API server, controller-manager, scheduler, kwok and Flux's kustomize-controller (test/cluster).
+        // A real API server, controller-manager, scheduler, kwok and Flux's source- and kustomize-controller (test/cluster).
         test: {
           name: 'cluster',
           include: ['test/cluster/*.test.ts'],

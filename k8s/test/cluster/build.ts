@@ -1,5 +1,6 @@
 // Builds the control plane the cluster tests run against, from the Go module proxy only:
-// etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and Flux's kustomize-controller.
+// etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and Flux's kustomize-controller and
+// source-controller.
 //
 //   node k8s/test/cluster/build.ts      build what is missing, print where the binaries are
 //
@@ -27,6 +28,10 @@ export const versions = {
   kwok: 'v0.8.0',
   // The release of the Flux the repository bootstraps: the one its CRDs are vendored from.
   kustomizeController: vendoredCrdVersion('flux-kustomize-controller'),
+  // Not the v1.9.5 that Flux 2.9.5 pins (k8s/crd-sources.yaml): the proxy answers 403 for the zip of
+  // github.com/fluxcd/pkg/artifact v0.18.3 that v1.9.5 builds with (and for v0.18.2, v1.9.4's). v1.9.3 is
+  // the nearest patch whose whole build graph it serves (artifact v0.18.1); same source.toolkit.fluxcd.io/v1 API.
+  sourceController: 'v1.9.3',
 } as const;
 
 export const cacheRoot = resolve(import.meta.dirname, '../../../.cache/kube');
@@ -40,6 +45,7 @@ export interface Binaries {
   /** kwok's shipped Stage objects (node-initialize, heartbeat, pod-ready, ...), one YAML stream. */
   kwokStages: string;
   kustomizeController: string;
+  sourceController: string;
 }
 
 const go = existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go';
@@ -104,6 +110,11 @@ interface Scratch {
   ldflags?: string;
   /** Checksum-database misses for some of the dependency graph's test-only modules. */
   noSumDb?: string;
+  /**
+   * Resolve with `go get <module>@<version>` (build dependencies only) instead of `go mod tidy`, which
+   * also resolves the dependencies' tests: for graphs where the proxy refuses a test-only module.
+   */
+  buildDependenciesOnly?: boolean;
 }
 
 /**
@@ -132,7 +143,9 @@ function buildScratch(spec: Scratch): string {
   );
   if (spec.noSumDb) goEnv.GONOSUMDB = spec.noSumDb;
   try {
-    run(src, ['mod', 'tidy']);
+    if (spec.buildDependenciesOnly)
+      for (const [module, version] of Object.entries(spec.require)) run(src, ['get', `${module}@${version}`]);
+    else run(src, ['mod', 'tidy']);
     // No symbol table or DWARF (-s -w): smaller binaries, a shorter link; nothing here is debugged.
     const ldflags = ['-ldflags', ['-s -w', spec.ldflags].filter(Boolean).join(' ')];
     // Into a temporary directory first: a build stopped halfway leaves no binary that looks complete.
@@ -237,6 +250,22 @@ function buildKustomizeController(): string {
   });
 }
 
+function buildSourceController(): string {
+  const version = versions.sourceController;
+  const module = 'github.com/fluxcd/source-controller';
+  return buildScratch({
+    component: 'source-controller',
+    version,
+    require: { [module]: version },
+    replace: replacesOf(upstreamGoMod(module, version), () => version),
+    binaries: { 'source-controller': module },
+    // `go mod tidy` would also resolve its tests' github.com/fluxcd/pkg/helmtestserver, which the proxy
+    // answers 403 for; some fluxcd/pkg modules are missing from the checksum database (404).
+    buildDependenciesOnly: true,
+    noSumDb: 'github.com/fluxcd/pkg/git/gogit',
+  });
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -283,11 +312,12 @@ export function ensureBinaries(): Binaries {
   mkdirSync(cacheRoot, { recursive: true });
   if (!existsSync(join(cacheRoot, 'go.mod')))
     writeFileSync(join(cacheRoot, 'go.mod'), 'module kubecache\ngo 1.26\n');
-  const { etcd, kubernetes, kwok, kustomizeController } = withBuildLock(() => ({
+  const { etcd, kubernetes, kwok, kustomizeController, sourceController } = withBuildLock(() => ({
     etcd: buildEtcd(),
     kubernetes: buildKubernetes(),
     kwok: buildKwok(),
     kustomizeController: buildKustomizeController(),
+    sourceController: buildSourceController(),
   }));
   return {
     etcd: join(etcd, 'etcd'),
@@ -297,6 +327,7 @@ export function ensureBinaries(): Binaries {
     kwok: join(kwok.bin, 'kwok'),
     kwokStages: kwok.stages,
     kustomizeController: join(kustomizeController, 'kustomize-controller'),
+    sourceController: join(sourceController, 'source-controller'),
   };
 }
 

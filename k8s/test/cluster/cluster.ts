@@ -5,7 +5,8 @@
 // The binaries come from build.ts (.cache/kube/<component>@<version>/bin). Every run lives in
 // .cache/kube/run: certificates (openssl), etcd's data, kubeconfigs, and one log per component in
 // .cache/kube/run/logs/. Ports: etcd 12379/12380, kube-apiserver 16443, controller-manager 16257,
-// scheduler 16259, kustomize-controller 16080/16081 (all moved by SOUNDGOOD_KUBE_PORT_OFFSET).
+// scheduler 16259, kustomize-controller 16080/16081, source-controller 16082/16083 and its artifact server
+// 16090, the Git server of the tests 16700 (all moved by SOUNDGOOD_KUBE_PORT_OFFSET).
 //
 // Processes are started detached and recorded in .cache/kube/run/state.json, so that whichever process
 // stops the cluster (vitest's globalSetup teardown, a test file resetting it) finds them by PID.
@@ -35,6 +36,12 @@ export const ports = {
   scheduler: 16259 + offset,
   kustomizeControllerMetrics: 16080 + offset,
   kustomizeControllerHealth: 16081 + offset,
+  sourceControllerMetrics: 16082 + offset,
+  sourceControllerHealth: 16083 + offset,
+  /** Where source-controller serves the artifacts it stores (kustomize-controller downloads them). */
+  sourceControllerStorage: 16090 + offset,
+  /** git-server.ts: the repository source-controller clones. */
+  git: 16700 + offset,
 };
 export const server = `https://127.0.0.1:${ports.apiserver}`;
 /** Admin (system:masters) kubeconfig of the running cluster. */
@@ -47,7 +54,8 @@ type Component =
   | 'kube-controller-manager'
   | 'kube-scheduler'
   | 'kwok'
-  | 'kustomize-controller';
+  | 'kustomize-controller'
+  | 'source-controller';
 
 interface State {
   pids: Partial<Record<Component, number>>;
@@ -411,11 +419,42 @@ export async function startKustomizeController(extraArgs: string[] = []): Promis
   );
 }
 
+/**
+ * Starts Flux's source-controller against the cluster: it clones GitRepositories, stores each revision
+ * as a tar.gz under the run directory and serves it on loopback for kustomize-controller.
+ */
+export async function startSourceController(extraArgs: string[] = []): Promise<void> {
+  binaries ??= ensureBinaries();
+  const storage = join(runDir, 'source-controller', 'storage');
+  const temp = join(runDir, 'source-controller', 'tmp');
+  mkdirSync(storage, { recursive: true });
+  mkdirSync(temp, { recursive: true });
+  start(
+    'source-controller',
+    binaries.sourceController,
+    [
+      '--watch-all-namespaces',
+      '--enable-leader-election=false',
+      `--metrics-addr=127.0.0.1:${ports.sourceControllerMetrics}`,
+      `--health-addr=127.0.0.1:${ports.sourceControllerHealth}`,
+      `--storage-path=${storage}`,
+      `--storage-addr=127.0.0.1:${ports.sourceControllerStorage}`,
+      `--storage-adv-addr=127.0.0.1:${ports.sourceControllerStorage}`,
+      '--log-encoding=json',
+      ...extraArgs,
+    ],
+    // Its clones go to TMPDIR; keep them in the run directory too.
+    { KUBECONFIG: kubeconfig, RUNTIME_NAMESPACE: 'flux-system', TMPDIR: temp },
+  );
+  await waitHealthy('source-controller', `http://127.0.0.1:${ports.sourceControllerHealth}/readyz`, 60_000);
+}
+
 /** Stops every recorded component, controllers first, etcd last. */
 export async function stopCluster(): Promise<void> {
   if (!existsSync(stateFile)) return;
   for (const component of [
     'kustomize-controller',
+    'source-controller',
     'kwok',
     'kube-scheduler',
     'kube-controller-manager',

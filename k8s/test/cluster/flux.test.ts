@@ -1,14 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { environments, kustomize } from '../lib/manifests.js';
-import { kubectl, resetCluster, startKustomizeController, stopComponent } from './cluster.js';
+import {
+  kubectl,
+  ports,
+  resetCluster,
+  startKustomizeController,
+  startSourceController,
+  stopComponent,
+} from './cluster.js';
+import { type GitServer, serveGitRepository } from './git-server.js';
 import { dependencies } from './layers.js';
-import { type Artifact, markHelmObjectsReady, publishArtifact, serveArtifact } from './stand-ins.js';
+import { markHelmObjectsReady } from './stand-ins.js';
 
-// Flux's real kustomize-controller reconciles flux/clusters/<env> on an empty cluster, as after
-// `flux bootstrap`: the controller-manager, scheduler and kwok make the Deployments and Jobs it applies
-// ready, so `wait: true` and `dependsOn` are what they are in production. Stand-ins (stand-ins.ts): the
-// artifact source-controller would serve, HelmRepository/HelmRelease readiness, the sops-age Secret.
+// Flux's real source-controller and kustomize-controller reconcile flux/clusters/<env> on an empty
+// cluster, as after `flux bootstrap`: source-controller clones the working tree's flux/ and k8s/ from a
+// Git repository served over HTTP on loopback (git-server.ts), kustomize-controller applies from its
+// artifact, and the controller-manager, scheduler and kwok make the Deployments and Jobs it applies
+// ready, so `wait: true` and `dependsOn` are what they are in production. Stand-ins (stand-ins.ts):
+// HelmRepository/HelmRelease readiness, the sops-age Secret.
 interface Kustomization {
   metadata: { name: string };
   status?: {
@@ -28,7 +38,7 @@ function kustomizations(): Kustomization[] {
 const readyCondition = (k: Kustomization) => k.status?.conditions?.find((c) => c.type === 'Ready');
 
 describe.each(environments)('Flux reconciles flux/clusters/%s', (env) => {
-  let artifact: Artifact;
+  let repository: GitServer;
   let stopHelmStandIn: () => Promise<void>;
   let started = 0;
   /** When each Kustomization was first seen Ready at the served revision (ms since the controller started). */
@@ -36,17 +46,18 @@ describe.each(environments)('Flux reconciles flux/clusters/%s', (env) => {
 
   beforeAll(async () => {
     await resetCluster();
-    artifact = await serveArtifact();
+    repository = await serveGitRepository(ports.git);
     const apply = (objects: object[]) =>
       kubectl(['apply', '--server-side', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
     apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'flux-system' } }]);
     // Stand-in for the Secret users create before bootstrap (docs/cluster.md). Nothing in the repository
     // is encrypted, so it holds no key; Flux fails `secrets "sops-age" not found` without it.
     apply([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sops-age', namespace: 'flux-system' } }]);
-    // What `flux bootstrap` commits: the GitRepository and the root Kustomization.
-    apply(kustomize(`flux/clusters/${env}/flux-system`));
-    publishArtifact('flux-system', 'flux-system', artifact);
+    // What `flux bootstrap` applies: the GitRepository (pointing at the served repository) and the root
+    // Kustomization, from the served commit.
+    kubectl(['apply', '--server-side', '-k', `${repository.tree}/flux/clusters/${env}/flux-system`]);
     stopHelmStandIn = markHelmObjectsReady();
+    await startSourceController();
     // Dependencies are re-checked every 2 s instead of 30 s: the same logic, a shorter test.
     await startKustomizeController(['--requeue-dependency=2s']);
     started = Date.now();
@@ -55,7 +66,48 @@ describe.each(environments)('Flux reconciles flux/clusters/%s', (env) => {
   afterAll(async () => {
     await stopHelmStandIn?.();
     await stopComponent('kustomize-controller');
-    await artifact?.close();
+    await stopComponent('source-controller');
+    await repository?.close();
+  });
+
+  it('source-controller clones the served commit: the GitRepository is Ready with its revision', async () => {
+    interface GitRepository {
+      status?: {
+        artifact?: { revision: string; url: string };
+        conditions?: { type: string; status: string; reason: string; message: string }[];
+      };
+    }
+    const deadline = Date.now() + 60_000;
+    let source: GitRepository = {};
+    let ready: { status: string; reason: string; message: string } | undefined;
+    do {
+      source = JSON.parse(
+        kubectl([
+          'get',
+          'gitrepositories.source.toolkit.fluxcd.io',
+          'flux-system',
+          '-n',
+          'flux-system',
+          '-o',
+          'json',
+        ]),
+      ) as GitRepository;
+      ready = source.status?.conditions?.find((c) => c.type === 'Ready');
+      if (ready?.status !== 'True') await sleep(500);
+    } while (ready?.status !== 'True' && Date.now() < deadline);
+    expect(ready?.status, `${ready?.reason}: ${ready?.message}`).toBe('True');
+    expect(source.status?.artifact?.revision).toBe(repository.revision);
+    // The artifact is source-controller's own, served where kustomize-controller fetches it.
+    expect(source.status?.artifact?.url).toMatch(
+      new RegExp(
+        `^http://127\\.0\\.0\\.1:${ports.sourceControllerStorage}/gitrepository/flux-system/flux-system/`,
+      ),
+    );
+    // It was cloned over smart HTTP from the served repository.
+    expect(repository.requests).toContain('GET /soundgood.git/info/refs?service=git-upload-pack 200');
+    expect(repository.requests.some((r) => r.startsWith('POST /soundgood.git/git-upload-pack 200'))).toBe(
+      true,
+    );
   });
 
   it('brings every Kustomization to Ready, each only after everything it dependsOn', async () => {
@@ -68,7 +120,7 @@ describe.each(environments)('Flux reconciles flux/clusters/%s', (env) => {
         const ready = readyCondition(k);
         if (
           ready?.status === 'True' &&
-          k.status?.lastAppliedRevision === artifact.revision &&
+          k.status?.lastAppliedRevision === repository.revision &&
           !readyAt.has(k.metadata.name)
         ) {
           readyAt.set(k.metadata.name, Date.now() - started);
