@@ -119,7 +119,9 @@ export class OutboxRelay {
 
   private async drain(go = () => !this.stopped): Promise<void> {
     try {
-      while (go() && (await this.publishBatch()) > 0) {
+      // A short batch was everything there was: a row committed since then wakes the relay again
+      // (its NOTIFY, or the poll), so there is no need for an empty round to find that out.
+      while (go() && (await this.publishBatch()) >= this.batchSize) {
         // keep going while there is a backlog
       }
       if (this.lastError) {
@@ -133,30 +135,38 @@ export class OutboxRelay {
     }
   }
 
-  /** Publishes up to one batch; returns how many events it published. */
+  private get batchSize(): number {
+    return this.options.batchSize ?? 200;
+  }
+
+  /**
+   * Publishes up to one batch; returns how many events it published. Three round trips: BEGIN with
+   * the relay's lock, the rows marked published and returned by one statement, COMMIT after the
+   * publish. When the publish fails the transaction rolls back and the rows stay unpublished.
+   */
   private async publishBatch(): Promise<number> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      const lock = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [
-        RELAY_LOCK,
-      ]);
+      const [, lock] = (await client.query(
+        `BEGIN; SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`,
+      )) as unknown as [unknown, pg.QueryResult<{ locked: boolean }>];
       if (!lock.rows[0]?.locked) {
         await client.query('ROLLBACK');
         return 0;
       }
       const { rows } = await client.query<{ seq: string; type: string; event: unknown; created_at: Date }>(
-        `SELECT "seq", "type", "event", "created_at" FROM "outbox" WHERE "published_at" IS NULL ORDER BY "seq" LIMIT $1`,
-        [this.options.batchSize ?? 200],
+        `UPDATE "outbox" SET "published_at" = now() WHERE "seq" IN (
+           SELECT "seq" FROM "outbox" WHERE "published_at" IS NULL ORDER BY "seq" LIMIT $1
+         ) RETURNING "seq", "type", "event", "created_at"`,
+        [this.batchSize],
       );
       if (rows.length === 0) {
         await client.query('ROLLBACK');
         return 0;
       }
+      // RETURNING follows no order: publish in the order the rows were written.
+      rows.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
       await this.options.publisher.publish(rows.map((row) => fromStructured(row.event)));
-      await client.query(`UPDATE "outbox" SET "published_at" = now() WHERE "seq" = ANY($1::bigint[])`, [
-        rows.map((row) => row.seq),
-      ]);
       await client.query('COMMIT');
       const now = Date.now();
       this.options.onPublished?.(

@@ -26,7 +26,7 @@ import {
 import { Counter, Histogram } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Tx } from '../database.js';
-import type { Rental, Saga } from '../generated/prisma/client.js';
+import { Prisma, type Rental, type Saga } from '../generated/prisma/client.js';
 import { SchoolCalendar } from '../school-calendar.js';
 
 export type ForwardStep = 'RESERVE_SLOT' | 'RESERVE_INSTRUMENT' | 'CHARGE_PAYMENT';
@@ -53,6 +53,44 @@ export type StepResult =
   | { ok: false; reason: string; message: string };
 
 export class SagaConflictError extends Error {}
+
+type Action = 'EXECUTE' | 'COMPENSATE' | 'END';
+type SagaChange = Partial<
+  Pick<Saga, 'status' | 'step' | 'stepAttempts' | 'deadlineAt' | 'failureReason' | 'failureMessage'>
+>;
+/** EXECUTE for a forward step, COMPENSATE for a compensation. */
+const actionOf = (step: Step): Action => (step in compensationOf ? 'EXECUTE' : 'COMPENSATE');
+
+/**
+ * The saga of a rental with its rental, in one statement (Prisma's `include` would take two). The
+ * columns are named as the models' fields, so the rows are the models' objects.
+ */
+export async function sagaWithRental(
+  tx: Tx,
+  rentalId: string,
+): Promise<(Saga & { rental: Rental }) | undefined> {
+  const [row] = await tx.$queryRaw<(Saga & { [K in keyof Rental as `rental_${K}`]: Rental[K] })[]>`
+    SELECT s."rental_id" AS "rentalId", s."status"::text AS "status", s."step", s."step_attempts" AS "stepAttempts",
+      s."deadline_at" AS "deadlineAt", s."failure_reason" AS "failureReason",
+      s."failure_message" AS "failureMessage", s."version", s."traceparent",
+      s."created_at" AS "createdAt", s."updated_at" AS "updatedAt",
+      r."id" AS "rental_id", r."student_id" AS "rental_studentId", r."instrument_id" AS "rental_instrumentId",
+      r."months" AS "rental_months", r."status"::text AS "rental_status", r."reason" AS "rental_reason",
+      r."message" AS "rental_message", r."monthly_fee_cents" AS "rental_monthlyFeeCents",
+      r."currency" AS "rental_currency", r."starts_on" AS "rental_startsOn", r."ends_on" AS "rental_endsOn",
+      r."idempotency_key" AS "rental_idempotencyKey", r."created_at" AS "rental_createdAt",
+      r."updated_at" AS "rental_updatedAt", r."terminated_at" AS "rental_terminatedAt"
+    FROM "sagas" s JOIN "rentals" r ON r."id" = s."rental_id"
+    WHERE s."rental_id" = ${rentalId}::uuid`;
+  if (!row) return undefined;
+  const saga: Record<string, unknown> = {};
+  const rental: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) {
+    if (column.startsWith('rental_')) rental[column.slice('rental_'.length)] = value;
+    else saga[column] = value;
+  }
+  return { ...(saga as Saga), rental: rental as Rental };
+}
 
 @Injectable()
 export class RentInstrumentSaga {
@@ -96,7 +134,7 @@ export class RentInstrumentSaga {
 
   /** A participant answered `step` for this rental. Late or repeated answers change nothing. */
   async onReply(tx: Tx, rentalId: string, step: Step, result: StepResult): Promise<void> {
-    const saga = await tx.saga.findUnique({ where: { rentalId }, include: { rental: true } });
+    const saga = await sagaWithRental(tx, rentalId);
     if (!saga) return;
     const expected = saga.status === 'RUNNING' || saga.status === 'COMPENSATING' || saga.status === 'ENDING';
     if (!expected || saga.step !== step) {
@@ -141,8 +179,14 @@ export class RentInstrumentSaga {
     }
     const next = forwardSteps[forwardSteps.indexOf(step as ForwardStep) + 1];
     if (next) {
-      await this.transition(tx, saga, { step: next, stepAttempts: 1, deadlineAt: this.deadline() });
-      await this.send(tx, rental, next, 1);
+      await this.transitionAndSend(
+        tx,
+        saga,
+        rental,
+        { step: next, stepAttempts: 1, deadlineAt: this.deadline() },
+        next,
+        1,
+      );
       return;
     }
     await this.confirm(tx, saga, rental);
@@ -150,7 +194,7 @@ export class RentInstrumentSaga {
 
   /** The current step's deadline passed: forward, it failed; backward, send it again or give up. */
   async onDeadline(tx: Tx, rentalId: string): Promise<void> {
-    const saga = await tx.saga.findUnique({ where: { rentalId }, include: { rental: true } });
+    const saga = await sagaWithRental(tx, rentalId);
     if (!saga?.deadlineAt || saga.deadlineAt.getTime() > Date.now()) return;
     const step = saga.step as Step;
     await this.finishAttempt(
@@ -190,8 +234,16 @@ export class RentInstrumentSaga {
       return;
     }
     const attempt = saga.stepAttempts + 1;
-    await this.transition(tx, saga, { stepAttempts: attempt, deadlineAt: this.deadline() });
-    await this.send(tx, saga.rental, step, attempt, saga.status === 'ENDING' ? 'END' : undefined);
+    const action = saga.status === 'ENDING' ? 'END' : actionOf(step);
+    await this.transitionAndSend(
+      tx,
+      saga,
+      saga.rental,
+      { stepAttempts: attempt, deadlineAt: this.deadline() },
+      step,
+      attempt,
+      action,
+    );
   }
 
   /**
@@ -255,8 +307,15 @@ export class RentInstrumentSaga {
       await this.transition(tx, saga, { status: 'ENDED', step: 'ENDED', deadlineAt: null });
       return;
     }
-    await this.transition(tx, saga, { step: next, stepAttempts: 1, deadlineAt: this.deadline() });
-    await this.send(tx, rental, next, 1, 'END');
+    await this.transitionAndSend(
+      tx,
+      saga,
+      rental,
+      { step: next, stepAttempts: 1, deadlineAt: this.deadline() },
+      next,
+      1,
+      'END',
+    );
   }
 
   private async compensate(
@@ -273,15 +332,21 @@ export class RentInstrumentSaga {
       await this.reject(tx, saga, rental, reason, message);
       return;
     }
-    await this.transition(tx, saga, {
-      status: 'COMPENSATING',
-      step: first,
-      stepAttempts: 1,
-      deadlineAt: this.deadline(),
-      failureReason: reason,
-      failureMessage: message,
-    });
-    await this.send(tx, rental, first, 1);
+    await this.transitionAndSend(
+      tx,
+      saga,
+      rental,
+      {
+        status: 'COMPENSATING',
+        step: first,
+        stepAttempts: 1,
+        deadlineAt: this.deadline(),
+        failureReason: reason,
+        failureMessage: message,
+      },
+      first,
+      1,
+    );
   }
 
   private async nextCompensation(tx: Tx, saga: Saga, rental: Rental): Promise<void> {
@@ -291,8 +356,14 @@ export class RentInstrumentSaga {
       await this.reject(tx, saga, rental, saga.failureReason ?? 'REJECTED', saga.failureMessage ?? '');
       return;
     }
-    await this.transition(tx, saga, { step: next, stepAttempts: 1, deadlineAt: this.deadline() });
-    await this.send(tx, rental, next, 1);
+    await this.transitionAndSend(
+      tx,
+      saga,
+      rental,
+      { step: next, stepAttempts: 1, deadlineAt: this.deadline() },
+      next,
+      1,
+    );
   }
 
   /**
@@ -374,21 +445,50 @@ export class RentInstrumentSaga {
     );
   }
 
-  /** Moves the saga on, if nobody else did since it was read. */
+  /**
+   * Moves the saga on, if nobody else did since it was read: one UPDATE guarded by the version. With
+   * `started`, the same statement records that step's attempt in the history (STARTED).
+   */
   private async transition(
     tx: Tx,
     saga: Saga,
-    change: Partial<
-      Pick<Saga, 'status' | 'step' | 'stepAttempts' | 'deadlineAt' | 'failureReason' | 'failureMessage'>
-    >,
+    change: SagaChange,
+    started?: { step: Step; action: Action; attempt: number },
   ): Promise<void> {
-    const { count } = await tx.saga.updateMany({
-      where: { rentalId: saga.rentalId, version: saga.version },
-      data: { ...change, version: { increment: 1 } },
-    });
-    if (count !== 1)
+    const sets = [Prisma.sql`"version" = "version" + 1`, Prisma.sql`"updated_at" = ${new Date()}`];
+    if (change.status !== undefined) sets.push(Prisma.sql`"status" = ${change.status}::"saga_status"`);
+    if (change.step !== undefined) sets.push(Prisma.sql`"step" = ${change.step}`);
+    if (change.stepAttempts !== undefined) sets.push(Prisma.sql`"step_attempts" = ${change.stepAttempts}`);
+    if (change.deadlineAt !== undefined) sets.push(Prisma.sql`"deadline_at" = ${change.deadlineAt}`);
+    if (change.failureReason !== undefined) sets.push(Prisma.sql`"failure_reason" = ${change.failureReason}`);
+    if (change.failureMessage !== undefined)
+      sets.push(Prisma.sql`"failure_message" = ${change.failureMessage}`);
+    const moved = Prisma.sql`UPDATE "sagas" SET ${Prisma.join(sets)}
+      WHERE "rental_id" = ${saga.rentalId}::uuid AND "version" = ${saga.version} RETURNING "rental_id"`;
+    const recorded = started
+      ? Prisma.sql`, "started" AS (
+          INSERT INTO "saga_steps" ("rental_id", "step", "action", "attempt", "outcome")
+          SELECT "rental_id", ${started.step}, ${started.action}, ${started.attempt}, 'STARTED' FROM "moved")`
+      : Prisma.empty;
+    const [result] = await tx.$queryRaw<{ moved: number }[]>`
+      WITH "moved" AS (${moved})${recorded} SELECT count(*)::int AS "moved" FROM "moved"`;
+    if (result?.moved !== 1)
       throw new SagaConflictError(`saga ${saga.rentalId} changed concurrently (version ${saga.version})`);
     Object.assign(saga, change, { version: saga.version + 1 });
+  }
+
+  /** A transition that sends a step's command: the attempt recorded with the transition. */
+  private async transitionAndSend(
+    tx: Tx,
+    saga: Saga,
+    rental: Rental,
+    change: SagaChange,
+    step: Step,
+    attempt: number,
+    action: Action = actionOf(step),
+  ): Promise<void> {
+    await this.transition(tx, saga, change, { step, action, attempt });
+    await this.send(tx, rental, step, attempt, action, 1, true);
   }
 
   /**
@@ -400,10 +500,13 @@ export class RentInstrumentSaga {
     rental: Rental,
     step: Step,
     attempt: number,
-    action: 'EXECUTE' | 'COMPENSATE' | 'END' = step in compensationOf ? 'EXECUTE' : 'COMPENSATE',
+    action: Action = actionOf(step),
     month = 1,
+    /** The attempt is in the history already (recorded with the transition). */
+    recorded = false,
   ): Promise<void> {
-    await tx.sagaStep.create({ data: { rentalId: rental.id, step, action, attempt, outcome: 'STARTED' } });
+    if (!recorded)
+      await tx.sagaStep.create({ data: { rentalId: rental.id, step, action, attempt, outcome: 'STARTED' } });
     const ref = { rentalId: rental.id, studentId: rental.studentId };
     const options = { partitionKey: rental.id };
     const command = (definition: EventDefinition, data: unknown) =>
@@ -436,14 +539,17 @@ export class RentInstrumentSaga {
     outcome: string,
     reason: string | null,
   ): Promise<void> {
-    const [latest] = await tx.sagaStep.findMany({
-      where: { rentalId, step, outcome: 'STARTED' },
-      orderBy: { id: 'desc' },
-      take: 1,
-    });
-    if (!latest) return;
+    // The latest attempt still open, closed in one statement (no read before the write).
     const finishedAt = new Date();
-    await tx.sagaStep.update({ where: { id: latest.id }, data: { outcome, reason, finishedAt } });
+    const [latest] = await tx.$queryRaw<{ action: string; attempt: number; startedAt: Date }[]>`
+      UPDATE "saga_steps" SET "outcome" = ${outcome}, "reason" = ${reason}, "finished_at" = ${finishedAt}
+      WHERE "id" = (
+        SELECT "id" FROM "saga_steps"
+        WHERE "rental_id" = ${rentalId}::uuid AND "step" = ${step} AND "outcome" = 'STARTED'
+        ORDER BY "id" DESC LIMIT 1
+      )
+      RETURNING "action", "attempt", "started_at" AS "startedAt"`;
+    if (!latest) return;
     this.stepDuration.observe(
       { step, action: latest.action, outcome },
       (finishedAt.getTime() - latest.startedAt.getTime()) / 1000,
