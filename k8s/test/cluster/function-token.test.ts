@@ -41,11 +41,20 @@ beforeAll(async () => {
   kubectl(['create', 'serviceaccount', 'intruder', '-n', namespace]);
 });
 
-/** Polls kubectl until `read` returns something, or fails naming what it last saw. */
+/**
+ * Polls kubectl until `read` returns something, or fails naming what it last saw. Until the object is
+ * there, kubectl's jsonpath fails on the missing index (`array index out of bounds`): that is "not yet".
+ */
 async function eventually(read: () => string, what: string): Promise<string> {
   let last = '';
   for (let i = 0; i < 60; i++) {
-    last = read().trim();
+    try {
+      last = read().trim();
+    } catch (error) {
+      last = (error as Error).message.split('\n')[0] ?? '';
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
     if (last) return last;
     await new Promise((r) => setTimeout(r, 1000));
   }
