@@ -19,12 +19,27 @@ export function requireEnv(name: 'DATABASE_URL' | 'KAFKA_BROKERS'): string {
   return value;
 }
 
+// Below Linux's ephemeral range (32768-60999): a port the OS handed out (listen(0)) and the test then
+// freed could be taken by any outgoing connection before the service listened on it (EADDRINUSE seen in
+// CI). The range also stays clear of the fixed ports of the local platform (Kafka, PostgreSQL, Jaeger,
+// the kube tests), all below 20000.
+const TEST_PORTS = { from: 20_000, to: 32_000 };
+
+/** A port nothing listens on now, from TEST_PORTS, checked the way the services listen (all interfaces). */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = TEST_PORTS.from + Math.floor(Math.random() * (TEST_PORTS.to - TEST_PORTS.from));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port found in ${TEST_PORTS.from}-${TEST_PORTS.to} after 100 tries`);
+}
+
+function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, () => server.close(() => resolve(true)));
+  });
 }
 
 export async function waitFor<T>(
