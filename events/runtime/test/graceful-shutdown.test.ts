@@ -23,7 +23,7 @@ import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEvent, KafkaPublisher } from '../src/index.js';
 import { createTopics, postEvent, startFakeBroker, testKafka, waitFor } from '../src/testing.js';
-import { count, fixture, fixtureDatabase, startFixture } from './fixture/fixture.js';
+import { count, fixture, fixtureDatabase, kafkaFixtureEnv, startFixture } from './fixture/fixture.js';
 
 /** Kubernetes' default terminationGracePeriodSeconds, which the Deployments keep (k8s/). */
 const GRACE_PERIOD_MS = 30_000;
@@ -44,13 +44,7 @@ const seen: { partition: number; message: KafkaMessage }[] = [];
 const databases: Awaited<ReturnType<typeof fixtureDatabase>>[] = [];
 const apps: INestApplication[] = [];
 
-const kafkaEnv = (databaseUrl: string) => ({
-  EVENT_TRANSPORT: 'kafka',
-  KAFKA_BROKERS: process.env.KAFKA_BROKERS as string,
-  KAFKA_TOPIC: topic,
-  KAFKA_DEAD_LETTER_TOPIC: deadLetterTopic,
-  DATABASE_URL: databaseUrl,
-});
+const kafkaEnv = (databaseUrl: string) => kafkaFixtureEnv({ topic, deadLetterTopic }, databaseUrl);
 
 beforeAll(async () => {
   kafka = testKafka();
@@ -204,18 +198,29 @@ describe('graceful shutdown on the kafka transport', () => {
   });
 });
 
+/** The fixture service on the knative transport, publishing to a fake broker ingress, on its own database. */
+async function startKnativeFixture() {
+  const database = await fixtureDatabase();
+  databases.push(database);
+  const broker = await startFakeBroker();
+  try {
+    const { app, port } = await startFixture({
+      EVENT_TRANSPORT: 'knative',
+      K_SINK: broker.url,
+      DATABASE_URL: database.url,
+    });
+    apps.push(app);
+    return { database, broker, app, port };
+  } catch (error) {
+    await broker.close();
+    throw error;
+  }
+}
+
 describe('graceful shutdown on the knative transport', () => {
   it('answers the /events request in hand and publishes the outbox row its handler wrote', async () => {
-    const database = await fixtureDatabase();
-    databases.push(database);
-    const broker = await startFakeBroker();
+    const { database, broker, app, port } = await startKnativeFixture();
     try {
-      const { app, port } = await startFixture({
-        EVENT_TRANSPORT: 'knative',
-        K_SINK: broker.url,
-        DATABASE_URL: database.url,
-      });
-      apps.push(app);
       const rentalId = randomUUID();
       const event = release(rentalId);
       const held = holdRelease(event);
@@ -247,16 +252,8 @@ describe('graceful shutdown on the knative transport', () => {
 
   it('closes a keep-alive connection that its client keeps using, so that it does not hold the stop', async () => {
     // As the data plane's dispatcher may: its pooled connections outlive the pod's endpoint.
-    const database = await fixtureDatabase();
-    databases.push(database);
-    const broker = await startFakeBroker();
+    const { broker, app, port } = await startKnativeFixture();
     try {
-      const { app, port } = await startFixture({
-        EVENT_TRANSPORT: 'knative',
-        K_SINK: broker.url,
-        DATABASE_URL: database.url,
-      });
-      apps.push(app);
       const url = `http://127.0.0.1:${port}/events`;
       // A delivery in hand when the stop begins: its connection stays open for its answer, and
       // fetch keeps it alive afterwards and sends the next requests on it.

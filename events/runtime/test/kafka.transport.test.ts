@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listDeadLetters, originalRecord } from '../src/dead-letters/dead-letters.js';
 import { createEvent, KafkaPublisher, OutboxRelay } from '../src/index.js';
 import { createTopics, testKafka, waitFor } from '../src/testing.js';
-import { commitToOutbox, count, fixture, fixtureDatabase, startFixture } from './fixture/fixture.js';
+import {
+  commitToOutbox,
+  count,
+  fixture,
+  fixtureDatabase,
+  kafkaFixtureEnv,
+  startFixture,
+} from './fixture/fixture.js';
 
 const topic = `test.events.${randomUUID()}`;
 const deadLetterTopic = `${topic}.dead-letters`;
@@ -21,13 +28,7 @@ let port: number;
 let metricsPort: number;
 let url: string;
 
-const kafkaEnv = (databaseUrl: string) => ({
-  EVENT_TRANSPORT: 'kafka',
-  KAFKA_BROKERS: process.env.KAFKA_BROKERS as string,
-  KAFKA_TOPIC: topic,
-  KAFKA_DEAD_LETTER_TOPIC: deadLetterTopic,
-  DATABASE_URL: databaseUrl,
-});
+const kafkaEnv = (databaseUrl: string) => kafkaFixtureEnv({ topic, deadLetterTopic }, databaseUrl);
 
 beforeAll(async () => {
   kafka = testKafka();
