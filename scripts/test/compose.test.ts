@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { events } from '../../events/catalog/dist/index.js';
 import { composeContract, composeContractFile, composeContractJson } from '../compose/knative-contract.ts';
+import { sourceDir } from '../infra/knative.ts';
 import {
   consistencyErrors,
   containerContracts,
@@ -23,7 +24,7 @@ const fixtures = join(import.meta.dirname, 'fixtures');
 /** The data plane's Deployment and StatefulSet of the release, from its source beside the repository. */
 function releaseManifests(): Record<'receiver' | 'dispatcher', string> {
   const version = 'knative-v1.23.0';
-  const tarball = join(repoRoot, '..', 'shared', 'knative', `eventing-kafka-broker-${version}.tar.gz`);
+  const tarball = join(sourceDir, `eventing-kafka-broker-${version}.tar.gz`);
   const read = (file: string) =>
     execFileSync(
       'tar',
@@ -110,7 +111,7 @@ describe('docker-compose.yml', () => {
   });
 
   it("keeps the data plane's config files as the release's ConfigMaps have them, but for the offset reset", () => {
-    const upstream = join(repoRoot, '..', 'shared', 'knative', 'config');
+    const upstream = join(sourceDir, 'config');
     const settings = (file: string) =>
       readFileSync(file, 'utf8')
         .split('\n')
