@@ -4,7 +4,7 @@
 //
 //   node scripts/bench.ts [--rates 2,5,10,25,50,100] [--duration 20] [--closed 20] [--concurrency 32]
 //                         [--floor-iterations 200] [--smoke | --quick]
-//                         [--configs reliable,naive,grouped,knative,knative-ordered,tracing-off,tracing-export,profiled]
+//                         [--configs reliable,naive,per-subscription,knative,knative-ordered,tracing-off,tracing-export,profiled]
 //                         [--out docs/benchmarks/results.json] [--markdown docs/benchmarks.md]
 //
 // Uses KAFKA_BROKERS / DATABASE_URL when set, otherwise brings up the local infrastructure (and
@@ -50,7 +50,7 @@ const { values: args } = parseArgs({
     'floor-iterations': { type: 'string', default: '200' },
     configs: {
       type: 'string',
-      default: 'reliable,naive,grouped,knative,knative-ordered,tracing-off,tracing-export,profiled',
+      default: 'reliable,naive,per-subscription,knative,knative-ordered,tracing-off,tracing-export,profiled',
     },
     smoke: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
@@ -189,13 +189,13 @@ try {
   };
 
   if (options.configs.includes('naive')) await runConfiguration(naive, options.rates, true);
-  if (options.configs.includes('grouped')) {
+  if (options.configs.includes('per-subscription')) {
     await runConfiguration(
       {
-        name: 'grouped',
+        name: 'per-subscription',
         description:
-          'reliable, KAFKA_CONSUMER_GROUPS=per-service: one consumer group per service instead of per subscription',
-        env: { KAFKA_CONSUMER_GROUPS: 'per-service' },
+          'reliable, KAFKA_CONSUMER_GROUPS=per-subscription: a consumer group per subscription (as Knative has one per Trigger) instead of one per service',
+        env: { KAFKA_CONSUMER_GROUPS: 'per-subscription' },
       },
       options.rates,
       true,

@@ -3,6 +3,7 @@
  * fatal with a message naming each missing or invalid variable. Services add theirs with `defineConfig`.
  */
 import { z } from 'zod';
+import { consumerGroupModes, defaultConsumerGroupMode } from './kafka/kafka.subscriber.js';
 
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -74,11 +75,12 @@ const baseShape = {
   KAFKA_TOPIC: z.string().min(1).default('soundgood.events'),
   KAFKA_DEAD_LETTER_TOPIC: z.string().min(1).default('soundgood.dead-letters'),
   /**
-   * `per-subscription` (default): a consumer group per catalog subscription, as Knative makes one
-   * per Trigger. `per-service`: one group per service for all its subscriptions, the same filtering
-   * and dead letters, and far fewer fetches: every group reads the whole topic (docs/benchmarks.md).
+   * `per-service` (default): one consumer group per service for all its subscriptions, with the same
+   * filtering and dead letters as one per subscription and far fewer fetches, since every group reads
+   * the whole topic (docs/benchmarks.md). `per-subscription`: a group per catalog subscription, as
+   * Knative makes one per Trigger in a cluster (where its dispatcher consumes, not the service).
    */
-  KAFKA_CONSUMER_GROUPS: z.enum(['per-subscription', 'per-service']).default('per-subscription'),
+  KAFKA_CONSUMER_GROUPS: z.enum(consumerGroupModes).default(defaultConsumerGroupMode),
   K_SINK: z.url().optional(),
   /**
    * A projected ServiceAccount token with the broker's audience, sent to K_SINK as `Authorization:

@@ -42,7 +42,12 @@ export {
 export { Inbox } from './inbox/inbox.js';
 export { KafkaPublisher } from './kafka/kafka.publisher.js';
 export { fromKafkaRecord, headerText, toKafkaRecord } from './kafka/kafka.records.js';
-export { KafkaSubscriber } from './kafka/kafka.subscriber.js';
+export {
+  type ConsumerGroupMode,
+  consumerGroupsOf,
+  defaultConsumerGroupMode,
+  KafkaSubscriber,
+} from './kafka/kafka.subscriber.js';
 export { KnativePublisher } from './knative/knative.publisher.js';
 export { EventingMetrics } from './metrics.js';
 export { Outbox } from './outbox/outbox.js';

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { LoggerService } from '@nestjs/common';
 import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { type ServiceName, subscriptionsOf } from '@soundgood/event-catalog';
+import type { ServiceName } from '@soundgood/event-catalog';
 import { Kafka, logLevel } from 'kafkajs';
 import type { BaseConfig } from './config.js';
 import type { EventingDatabase } from './database.js';
@@ -9,7 +9,7 @@ import { EventDispatcher } from './dispatcher.js';
 import { Inbox } from './inbox/inbox.js';
 import { removeFormerMembers } from './kafka/kafka.group.js';
 import { KafkaPublisher } from './kafka/kafka.publisher.js';
-import { KafkaSubscriber } from './kafka/kafka.subscriber.js';
+import { consumerGroupsOf, KafkaSubscriber } from './kafka/kafka.subscriber.js';
 import { KnativePublisher } from './knative/knative.publisher.js';
 import type { EventingMetrics } from './metrics.js';
 import { Outbox } from './outbox/outbox.js';
@@ -133,15 +133,7 @@ export class EventingServer extends Server implements CustomTransportStrategy {
         const { config } = this.options;
         // In the background: it must not hold up consuming, e.g. while the broker is slow to answer.
         if (config.EVENT_DELIVERY === 'reliable') this.retentionCheck = this.checkInboxRetention();
-        const subscriptions = subscriptionsOf(this.options.service);
-        const groups =
-          config.KAFKA_CONSUMER_GROUPS === 'per-service'
-            ? [{ name: this.options.service, subscriptions }]
-            : subscriptions.map((subscription) => ({
-                name: subscription.name,
-                subscriptions: [subscription],
-              }));
-        this.subscribers = groups.map(
+        this.subscribers = consumerGroupsOf(this.options.service, config.KAFKA_CONSUMER_GROUPS).map(
           (group) =>
             new KafkaSubscriber(
               this.kafka as Kafka,

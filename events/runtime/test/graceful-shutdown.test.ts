@@ -17,11 +17,11 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { INestApplication } from '@nestjs/common';
 import type { NestApplicationContext } from '@nestjs/core';
-import { events, subscriptionsOf } from '@soundgood/event-catalog';
+import { events } from '@soundgood/event-catalog';
 import type { CloudEvent } from 'cloudevents';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createEvent, KafkaPublisher } from '../src/index.js';
+import { consumerGroupsOf, createEvent, defaultConsumerGroupMode, KafkaPublisher } from '../src/index.js';
 import { createTopics, postEvent, startFakeBroker, testKafka, waitFor } from '../src/testing.js';
 import { count, fixture, fixtureDatabase, kafkaFixtureEnv, startFixture } from './fixture/fixture.js';
 
@@ -34,8 +34,9 @@ const HOLD_MS = 1_500;
 
 const topic = `test.shutdown.${randomUUID()}`;
 const deadLetterTopic = `${topic}.dead-letters`;
-const groupIds = subscriptionsOf('students').map((s) => `${topic}.${s.name}`);
-const releaseGroup = `${topic}.${subscriptionsOf('students').find((s) => s.event.type === events.releaseSlot.type)?.name}`;
+const groups = consumerGroupsOf('students', defaultConsumerGroupMode);
+const groupIds = groups.map((g) => `${topic}.${g.name}`);
+const releaseGroup = `${topic}.${groups.find((g) => g.subscriptions.some((s) => s.event.type === events.releaseSlot.type))?.name}`;
 let kafka: Kafka;
 let admin: Admin;
 let publisher: KafkaPublisher;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { events } from '@soundgood/event-catalog';
+import { events, subscriptionsOf } from '@soundgood/event-catalog';
 import { CloudEvent, Kafka as KafkaBinding } from 'cloudevents';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -277,8 +277,8 @@ describe('kafka transport', () => {
   });
 });
 
-describe('kafka transport with one consumer group per service', () => {
-  it('delivers every subscription of the service through one group, with the same filtering', async () => {
+describe('kafka transport with one consumer group per subscription', () => {
+  it('delivers every subscription through a group of its own, as Knative has one per Trigger', async () => {
     const groupedTopic = `test.grouped.${randomUUID()}`;
     await createTopics(kafka, [groupedTopic]);
     const database = await fixtureDatabase();
@@ -286,7 +286,7 @@ describe('kafka transport with one consumer group per service', () => {
     const grouped = await startFixture({
       ...kafkaEnv(database.url),
       KAFKA_TOPIC: groupedTopic,
-      KAFKA_CONSUMER_GROUPS: 'per-service',
+      KAFKA_CONSUMER_GROUPS: 'per-subscription',
     });
     const groupedPublisher = new KafkaPublisher(kafka, groupedTopic);
     await groupedPublisher.connect();
@@ -309,7 +309,11 @@ describe('kafka transport with one consumer group per service', () => {
         .map((g) => g.groupId)
         .filter((g) => g.startsWith(groupedTopic));
       await admin.disconnect();
-      expect(groups).toEqual([`${groupedTopic}.students`]);
+      expect(groups.sort()).toEqual(
+        subscriptionsOf('students')
+          .map((s) => `${groupedTopic}.${s.name}`)
+          .sort(),
+      );
     } finally {
       await groupedPublisher.disconnect();
       await grouped.app.close();

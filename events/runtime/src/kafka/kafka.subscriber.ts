@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoggerService } from '@nestjs/common';
-import type { Subscription } from '@soundgood/event-catalog';
+import { type ServiceName, type Subscription, subscriptionsOf } from '@soundgood/event-catalog';
 import type { Consumer, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { EventDispatcher } from '../dispatcher.js';
 import { InvalidEventError, PermanentEventError } from '../events.js';
@@ -14,6 +14,22 @@ import { fromKafkaRecord, headerText } from './kafka.records.js';
 export interface ConsumerGroup {
   name: string;
   subscriptions: Subscription[];
+}
+
+/** How a service's subscriptions are split into consumer groups (KAFKA_CONSUMER_GROUPS). */
+export const consumerGroupModes = ['per-service', 'per-subscription'] as const;
+export type ConsumerGroupMode = (typeof consumerGroupModes)[number];
+export const defaultConsumerGroupMode: ConsumerGroupMode = 'per-service';
+
+/**
+ * A service's consumer groups: one for all its subscriptions (`per-service`), or one per subscription
+ * as Knative makes one per Trigger (`per-subscription`). Each group's id is `<topic>.<name>`.
+ */
+export function consumerGroupsOf(service: ServiceName, mode: ConsumerGroupMode): ConsumerGroup[] {
+  const subscriptions = subscriptionsOf(service);
+  return mode === 'per-service'
+    ? [{ name: service, subscriptions }]
+    : subscriptions.map((subscription) => ({ name: subscription.name, subscriptions: [subscription] }));
 }
 
 export interface SubscriberOptions {
@@ -46,8 +62,9 @@ export const groupTimings = {
 
 /**
  * A consumer group reading the whole events topic and keeping the records whose `ce_type` one of its
- * subscriptions names, as a Knative Trigger filters a broker. By default each subscription has a
- * group of its own, as each Trigger does (see KAFKA_CONSUMER_GROUPS). A failing event is retried
+ * subscriptions names, as a Knative Trigger filters a broker. By default a service has one group for
+ * all its subscriptions; KAFKA_CONSUMER_GROUPS=per-subscription gives each subscription a group of
+ * its own, as each Trigger has (consumerGroupsOf). A failing event is retried
  * with exponential backoff, then sent to the dead-letter topic, so a poison record holds its
  * partition for a bounded time only; an invalid one goes there at once.
  */

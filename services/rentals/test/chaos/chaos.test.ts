@@ -11,7 +11,7 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { subscriptionsOf } from '@soundgood/event-catalog';
+import { consumerGroupsOf, defaultConsumerGroupMode } from '@soundgood/eventing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServiceName, serviceNames } from '../../../../scripts/stack.ts';
 import { type Stack, startSoundgood } from '../e2e/soundgood.js';
@@ -77,9 +77,11 @@ interface Measurement {
   consumingMs: number;
 }
 
-/** Every consumer group of these services, as the kafka transport names them. */
+/** Every consumer group of these services, as the kafka transport names them (its default groups). */
 const groupsOf = (topic: string, services: readonly ServiceName[]) =>
-  services.flatMap((service) => subscriptionsOf(service).map((s) => `${topic}.${s.name}`));
+  services.flatMap((service) =>
+    consumerGroupsOf(service, defaultConsumerGroupMode).map((group) => `${topic}.${group.name}`),
+  );
 
 /** The topic's end offsets now, per partition (retrying while the broker is not answering). */
 async function endOffsets(stack: Stack): Promise<Map<number, number>> {
