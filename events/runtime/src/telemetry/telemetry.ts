@@ -21,6 +21,14 @@ import { PrismaInstrumentation } from '@prisma/instrumentation';
 
 let sdk: NodeSDK | undefined;
 
+const prismaInternalSpans = [
+  'prisma:client:serialize',
+  'prisma:client:compile',
+  'prisma:client:connect',
+  'prisma:client:start_transaction',
+  'prisma:client:commit_transaction',
+];
+
 const dropSpans = {
   onStart: () => undefined,
   onEnd: () => undefined,
@@ -55,7 +63,10 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): void {
       // One span per route handler, not one per middleware.
       new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
       new NestInstrumentation(),
-      new PrismaInstrumentation(),
+      // A span per query (prisma:client:db_query, with its SQL) and per typed operation; not the
+      // client's internal steps around each one (serialize, compile, the transaction's BEGIN and
+      // COMMIT), which doubled the spans per handler for nothing an operator reads.
+      new PrismaInstrumentation({ ignoreSpanTypes: prismaInternalSpans }),
     ],
   });
   sdk.start();
