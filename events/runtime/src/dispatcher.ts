@@ -104,7 +104,7 @@ export class EventDispatcher {
    * transaction rolls back, nothing of the batch is applied, and the error is thrown: the caller
    * handles the events again one by one (`dispatch`). Metrics count each event after the commit
    * (its handle duration is its own share of the transaction); the event that failed counts as a
-   * failed attempt, the others not at all (their retry counts them).
+   * failed attempt (unless invalid), the others not at all (handled again, they are counted then).
    */
   async dispatchBatch(
     events: readonly CloudEvent<unknown>[],
@@ -128,9 +128,10 @@ export class EventDispatcher {
         return handled;
       }, TRANSACTION_LIMITS)
       .catch((error: unknown) => {
-        // The event that threw counts as a failed attempt, as in `dispatch`; a failed COMMIT (no
-        // event threw) counts for none: the retry one by one counts every event.
-        if (failed) {
+        // The event that threw counts as a failed attempt, as a retry in `dispatch` does. Not an
+        // invalid one: handled alone next, it is refused again and counted then, once. A failed
+        // COMMIT (no event threw) counts for none: handled one by one next, each is counted then.
+        if (failed && !(error instanceof InvalidEventError)) {
           this.failed(failed, error);
           this.metrics.handleDuration.observe(
             { event_type: failed.type },

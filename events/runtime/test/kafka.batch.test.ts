@@ -115,6 +115,13 @@ async function allApplied(list: readonly CloudEvent<unknown>[]) {
   }, `${list.length} events applied`);
 }
 
+/** A counter or gauge of the fixture's /metrics, 0 when absent. */
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+}
+
 async function batchSizes(): Promise<{ count: number; upToTwo: number }> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const value = (pattern: RegExp) => Number(text.match(pattern)?.[1] ?? Number.NaN);
@@ -205,5 +212,29 @@ describe('kafka transport, a batch of events in one transaction', () => {
     ).toBe(0);
     await waitFor(() => repliesTo(others).length === others.length || undefined, 'the replies');
     expect(repliesTo(list)).toEqual(rentalsOf(others));
+  });
+
+  it('refuses a forged event of a batch once (dead-lettered, counted once), and applies the others once', async () => {
+    const type = `event_type="${events.reserveSlot.type}"`;
+    const refused = `soundgood_events_refused_total{${type},service="students"}`;
+    const invalid = `soundgood_events_consumed_total{${type},outcome="invalid",service="students"}`;
+    const [refusedBefore, invalidBefore] = [await metric(refused), await metric(invalid)];
+    const [first, middle, last] = reserves(3) as CloudEvent<unknown>[];
+    const forged = (middle as CloudEvent<unknown>).cloneWith({ source: '/evil' }, false);
+    const list = [first, forged, last] as CloudEvent<unknown>[];
+    const others = [first, last] as CloudEvent<unknown>[];
+    await publisher.publish(list);
+
+    const rows = await allApplied(others);
+    const letter = await waitFor(
+      async () => (await listDeadLetters(kafka, deadLetterTopic)).find((l) => l.id === forged.id),
+      'the dead letter',
+    );
+    expect(letter.code).toBe('403');
+    expect(rows.map((r) => r.id)).toEqual(ids(others));
+    for (const event of others) expect(await effects(event)).toBe(1);
+    expect(await effects(forged)).toBe(0);
+    expect(await metric(refused)).toBe(refusedBefore + 1);
+    expect(await metric(invalid)).toBe(invalidBefore + 1);
   });
 });
