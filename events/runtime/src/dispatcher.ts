@@ -89,45 +89,117 @@ export class EventDispatcher {
       });
       return result;
     } catch (error) {
-      const outcome = error instanceof InvalidEventError ? 'invalid' : 'error';
-      this.metrics.consumed.inc({ event_type: event.type, outcome });
-      if (error instanceof ForeignSourceError) {
-        this.metrics.refused.inc({ event_type: error.definition.type });
-        this.logger.warn?.(`refused ${event.type} ${event.id}: ${error.message}`, 'EventDispatcher');
-      }
+      this.failed(event, error);
       throw error;
     } finally {
       this.metrics.handleDuration.observe({ event_type: event.type }, (performance.now() - started) / 1000);
     }
   }
 
-  private async run(event: CloudEvent<unknown>): Promise<DispatchResult> {
+  /**
+   * Handles several events in ONE transaction, in order (the kafka transport's batch of a
+   * partition): each is validated, recorded in the inbox, handled and its reply put in the outbox as
+   * `dispatch` does, inside `around` (the subscriber's process span with that record's trace
+   * context). One BEGIN/COMMIT for all instead of one per event. If any event throws, the whole
+   * transaction rolls back, nothing of the batch is applied, and the error is thrown: the caller
+   * handles the events again one by one (`dispatch`). Metrics count each event after the commit
+   * (its handle duration is its own share of the transaction); the event that failed counts as a
+   * failed attempt (unless invalid), the others not at all (handled again, they are counted then).
+   */
+  async dispatchBatch(
+    events: readonly CloudEvent<unknown>[],
+    around: (index: number, work: () => Promise<DispatchResult>) => Promise<DispatchResult> = (_, work) =>
+      work(),
+  ): Promise<DispatchResult[]> {
+    const durations: number[] = [];
+    let failed: CloudEvent<unknown> | undefined;
+    let failedStarted = 0;
+    const results = await this.database
+      .$transaction(async (tx) => {
+        const handled: DispatchResult[] = [];
+        for (const [index, event] of events.entries()) {
+          const started = performance.now();
+          failed = event;
+          failedStarted = started;
+          handled.push(await around(index, () => this.handle(tx, event, this.handlerOf(event))));
+          durations.push(performance.now() - started);
+        }
+        failed = undefined;
+        return handled;
+      }, TRANSACTION_LIMITS)
+      .catch((error: unknown) => {
+        // The event that threw counts as a failed attempt, as a retry in `dispatch` does. Not an
+        // invalid one: handled alone next, it is refused again and counted then, once. A failed
+        // COMMIT (no event threw) counts for none: handled one by one next, each is counted then.
+        if (failed && !(error instanceof InvalidEventError)) {
+          this.failed(failed, error);
+          this.metrics.handleDuration.observe(
+            { event_type: failed.type },
+            (performance.now() - failedStarted) / 1000,
+          );
+        }
+        throw error;
+      });
+    for (const [index, event] of events.entries()) {
+      const result = results[index] as DispatchResult;
+      this.metrics.consumed.inc({
+        event_type: event.type,
+        outcome: result.duplicate ? 'duplicate' : 'success',
+      });
+      this.metrics.handleDuration.observe({ event_type: event.type }, (durations[index] as number) / 1000);
+    }
+    this.logger.debug?.(`handled ${events.length} events in one transaction`, 'EventDispatcher');
+    return results;
+  }
+
+  private failed(event: CloudEvent<unknown>, error: unknown): void {
+    const outcome = error instanceof InvalidEventError ? 'invalid' : 'error';
+    this.metrics.consumed.inc({ event_type: event.type, outcome });
+    if (error instanceof ForeignSourceError) {
+      this.metrics.refused.inc({ event_type: error.definition.type });
+      this.logger.warn?.(`refused ${event.type} ${event.id}: ${error.message}`, 'EventDispatcher');
+    }
+  }
+
+  /** Validates the event and finds its handler; throws InvalidEventError when there is none. */
+  private handlerOf(event: CloudEvent<unknown>): MessageHandler {
     validateIncoming(event);
     const handler = this.subscriptions.has(event.type) ? this.handlerFor(event.type) : null;
     if (!handler)
       throw new InvalidEventError(`${this.service} does not consume events of type ${event.type}`);
+    return handler;
+  }
 
-    return this.database.$transaction(async (tx) => {
-      if (this.inbox && !(await this.inbox.record(tx, event))) {
-        this.logger.debug?.(
-          `duplicate ${event.type} ${event.id} acknowledged without effects`,
-          'EventDispatcher',
-        );
-        const reply = this.replyVia === 'response' ? await this.inbox.reply(tx, event) : undefined;
-        return { duplicate: true, ...(reply ? { reply } : {}) };
+  private async run(event: CloudEvent<unknown>): Promise<DispatchResult> {
+    const handler = this.handlerOf(event);
+    return this.database.$transaction((tx) => this.handle(tx, event, handler), TRANSACTION_LIMITS);
+  }
+
+  /** The inbox record, the handler's writes and its reply, in the open transaction `tx`. */
+  private async handle(
+    tx: SqlExecutor,
+    event: CloudEvent<unknown>,
+    handler: MessageHandler,
+  ): Promise<DispatchResult> {
+    if (this.inbox && !(await this.inbox.record(tx, event))) {
+      this.logger.debug?.(
+        `duplicate ${event.type} ${event.id} acknowledged without effects`,
+        'EventDispatcher',
+      );
+      const reply = this.replyVia === 'response' ? await this.inbox.reply(tx, event) : undefined;
+      return { duplicate: true, ...(reply ? { reply } : {}) };
+    }
+    const returned = await handler(event.data, new EventContext([event, tx]));
+    const reply = (
+      isObservable(returned) ? await lastValueFrom(returned, { defaultValue: undefined }) : returned
+    ) as CloudEvent<unknown> | undefined;
+    if (reply) {
+      if (this.replyVia === 'outbox') await this.outbox.add(tx, reply);
+      else {
+        validateIncoming(reply);
+        await this.inbox?.saveReply(tx, event, reply);
       }
-      const returned = await handler(event.data, new EventContext([event, tx]));
-      const reply = (
-        isObservable(returned) ? await lastValueFrom(returned, { defaultValue: undefined }) : returned
-      ) as CloudEvent<unknown> | undefined;
-      if (reply) {
-        if (this.replyVia === 'outbox') await this.outbox.add(tx, reply);
-        else {
-          validateIncoming(reply);
-          await this.inbox?.saveReply(tx, event, reply);
-        }
-      }
-      return { duplicate: false, ...(reply ? { reply } : {}) };
-    }, TRANSACTION_LIMITS);
+    }
+    return { duplicate: false, ...(reply ? { reply } : {}) };
   }
 }

@@ -47,6 +47,7 @@ export {
   consumerGroupsOf,
   defaultConsumerGroupMode,
   KafkaSubscriber,
+  maxEventsPerTransaction,
 } from './kafka/kafka.subscriber.js';
 export { KnativePublisher } from './knative/knative.publisher.js';
 export { EventingMetrics } from './metrics.js';

@@ -72,6 +72,17 @@ export class EventingMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * Relevant events the kafka transport handled together in one transaction (a chunk of a
+   * partition's fetched batch; 1 = handled alone, as every event on Knative).
+   */
+  readonly batchSize = new Histogram({
+    name: 'soundgood_events_batch_size',
+    help: 'Events handled in one transaction by the kafka transport, per chunk of a fetched batch.',
+    buckets: [1, 2, 5, 10, 20, 50],
+    registers: [this.registry],
+  });
+
   readonly httpDuration = new Histogram({
     name: 'http_server_request_duration_seconds',
     help: 'HTTP requests served, by method, route and status code.',

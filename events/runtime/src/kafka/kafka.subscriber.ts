@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoggerService } from '@nestjs/common';
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { type ServiceName, type Subscription, subscriptionsOf } from '@soundgood/event-catalog';
-import type { Consumer, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { CloudEvent } from 'cloudevents';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { EventDispatcher } from '../dispatcher.js';
 import { InvalidEventError, PermanentEventError } from '../events.js';
 import type { EventingMetrics } from '../metrics.js';
@@ -59,6 +62,14 @@ export const groupTimings = {
   rebalanceTimeout: 20_000,
   maxWaitTimeInMs: 1_000,
 } as const;
+
+/**
+ * At most this many relevant events of a partition's fetched batch are handled in one transaction:
+ * enough to spread a transaction's fixed cost (BEGIN/COMMIT round trips, Prisma's interactive
+ * transaction, the commit's fsync) thin, few enough that the transaction, and the locks it holds,
+ * stay short, and that the consumer heartbeats (between chunks) well within its session.
+ */
+export const maxEventsPerTransaction = 50;
 
 /**
  * A consumer group reading the whole events topic and keeping the records whose `ce_type` one of its
@@ -176,7 +187,9 @@ export class KafkaSubscriber {
       // Every group reads the whole topic: committing after each batch would be one request per
       // event per group. Once a second is enough, the inbox absorbs what a crash redelivers.
       autoCommitInterval: 1000,
-      eachMessage: (payload) => this.handle(payload),
+      // Offsets are resolved once the events before them are committed (handleBatch).
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.handleBatch(payload),
     });
   }
 
@@ -188,9 +201,137 @@ export class KafkaSubscriber {
     await this.consumer.disconnect();
   }
 
-  private async handle({ message, heartbeat }: EachMessagePayload): Promise<void> {
-    const subscription = this.byType.get(headerText(message.headers, 'ce_type') ?? '');
-    if (!subscription) return;
+  /**
+   * A partition's fetched batch, in chunks of at most `maxEventsPerTransaction` relevant events; the
+   * records of types this group does not subscribe to are skipped. A chunk of several events is
+   * handled in one transaction (EventDispatcher.dispatchBatch). If any of them throws, that
+   * transaction rolls back whole, nothing of the chunk is applied, and the chunk falls back to the
+   * path of a single event: each event on its own through `deliver` (retries with backoff,
+   * dead-letter, waiting for the database), in order. So order per partition and every guarantee of
+   * one transaction per event stay; handlers are already safe to run again after a rollback, as
+   * their retries do. (A savepoint per event would let the others commit, but costs two round trips
+   * per event, as much as the BEGIN/COMMIT the batch saves; and a chunk rarely fails: a handler's
+   * error is an exception, not a business outcome.) An offset is resolved only once its event, and
+   * every one before it, is committed; a stop lets the chunk in hand finish, and kafkajs commits
+   * the resolved offsets as it leaves.
+   */
+  private async handleBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
+    let chunk: KafkaMessage[] = [];
+    let relevant = 0;
+    const flush = async () => {
+      await this.handleChunk(chunk, resolveOffset, heartbeat);
+      chunk = [];
+      relevant = 0;
+      await heartbeat();
+      await commitOffsetsIfNecessary();
+    };
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      if (!this.subscriptionOf(message)) {
+        // Nothing before it waits for a commit: skipped at once.
+        if (relevant === 0) resolveOffset(message.offset);
+        else chunk.push(message);
+        continue;
+      }
+      chunk.push(message);
+      if (++relevant === maxEventsPerTransaction) await flush();
+    }
+    if (relevant > 0 && isRunning() && !isStale()) await flush();
+  }
+
+  private subscriptionOf(message: KafkaMessage): Subscription | undefined {
+    return this.byType.get(headerText(message.headers, 'ce_type') ?? '');
+  }
+
+  /** A chunk's records (relevant or not) in order: in one transaction, or else one by one. */
+  private async handleChunk(
+    chunk: KafkaMessage[],
+    resolveOffset: (offset: string) => void,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    const last = chunk.at(-1);
+    if (!last) return;
+    const relevant = chunk.filter((message) => this.subscriptionOf(message));
+    if (relevant.length > 1 && (await this.handleTogether(relevant))) {
+      this.metrics.batchSize.observe(relevant.length);
+      resolveOffset(last.offset);
+      return;
+    }
+    for (const message of chunk) {
+      const subscription = this.subscriptionOf(message);
+      if (subscription) {
+        await this.handle(subscription, message, heartbeat);
+        this.metrics.batchSize.observe(1);
+      }
+      resolveOffset(message.offset);
+    }
+  }
+
+  /**
+   * The relevant records in one transaction, each in its own process span as `handle` makes; false
+   * when that transaction rolled back (or a record is not a valid CloudEvent): nothing was applied.
+   */
+  private async handleTogether(messages: KafkaMessage[]): Promise<boolean> {
+    const records: { subscription: Subscription; message: KafkaMessage; event: CloudEvent<unknown> }[] = [];
+    for (const message of messages) {
+      const subscription = this.subscriptionOf(message) as Subscription;
+      try {
+        records.push({ subscription, message, event: fromKafkaRecord(message) });
+      } catch {
+        return false; // dead-lettered one by one, in its turn
+      }
+    }
+    try {
+      // Each event's work (its handler's queries among it) is traced in its own process span, in its
+      // own trace, as when handled alone. The transaction's own BEGIN and COMMIT belong to no single
+      // event's trace: not traced, rather than a root trace of their own per batch. Each process span
+      // says how many events its transaction held.
+      await context.with(suppressTracing(ROOT_CONTEXT), () =>
+        this.dispatcher.dispatchBatch(
+          records.map((r) => r.event),
+          (index, work) => {
+            const { subscription, message, event } = records[index] as (typeof records)[number];
+            return inProcessSpan(event, this.whereOf(subscription), this.hopOf(message), () => {
+              trace.getActiveSpan()?.setAttribute('soundgood.transaction.events', records.length);
+              return work();
+            });
+          },
+        ),
+      );
+      return true;
+    } catch (error) {
+      this.logger.warn?.(
+        `${records.length} events handled together rolled back, handling them one by one: ${describe(error)}`,
+        'Kafka',
+      );
+      return false;
+    }
+  }
+
+  private whereOf(subscription: Subscription) {
+    return { system: 'kafka' as const, destination: this.options.topic, subscription: subscription.name };
+  }
+
+  private hopOf(message: KafkaMessage) {
+    return contextFrom({
+      traceparent: headerText(message.headers, 'traceparent'),
+      tracestate: headerText(message.headers, 'tracestate'),
+    });
+  }
+
+  /** One event on its own, in its process span: retried, dead-lettered when it cannot succeed. */
+  private async handle(
+    subscription: Subscription,
+    message: KafkaMessage,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
     let event: ReturnType<typeof fromKafkaRecord>;
     try {
       event = fromKafkaRecord(message);
@@ -198,16 +339,9 @@ export class KafkaSubscriber {
       await this.deadLetter(subscription, message, 400, `not a valid CloudEvent: ${describe(error)}`);
       return;
     }
-    const hop = contextFrom({
-      traceparent: headerText(message.headers, 'traceparent'),
-      tracestate: headerText(message.headers, 'tracestate'),
-    });
-    const where = {
-      system: 'kafka' as const,
-      destination: this.options.topic,
-      subscription: subscription.name,
-    };
-    await inProcessSpan(event, where, hop, () => this.deliver(subscription, event, message, heartbeat));
+    await inProcessSpan(event, this.whereOf(subscription), this.hopOf(message), () =>
+      this.deliver(subscription, event, message, heartbeat),
+    );
   }
 
   /** Handles the event, retrying with backoff; dead-letters it when it cannot or may not succeed. */
