@@ -2,12 +2,15 @@ import 'reflect-metadata';
 import {
   type ArgumentsHost,
   Catch,
+  type HttpServer,
   type INestApplication,
+  type LoggerService,
   type LogLevel,
   type RpcExceptionFilter,
+  ServiceUnavailableException,
   type Type,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { BaseExceptionFilter, NestFactory } from '@nestjs/core';
 import type { ServiceName } from '@soundgood/event-catalog';
 import express from 'express';
 import { type Observable, throwError } from 'rxjs';
@@ -17,6 +20,7 @@ import { EventingModule } from './eventing.module.js';
 import { ConnectionsCloseOnStop } from './health/connections.js';
 import { knativeReceiver } from './knative/knative.receiver.js';
 import { EventingMetrics } from './metrics.js';
+import { isDatabaseUnavailable } from './prisma.js';
 import { EventingServer } from './server.js';
 import { TracingLogger } from './telemetry/logger.js';
 
@@ -36,6 +40,33 @@ const levelIndex = { error: 1, warn: 2, info: 3, debug: 4 } as const;
 class PassThroughRpcErrors implements RpcExceptionFilter<unknown> {
   catch(exception: unknown, _host: ArgumentsHost): Observable<never> {
     return throwError(() => exception);
+  }
+}
+
+/**
+ * An HTTP request that failed because the database is away (down, restarting) gets a 503 with
+ * Retry-After, not a 500: the request was fine and may be sent again. Every other error is Nest's.
+ */
+@Catch()
+class DatabaseUnavailable extends BaseExceptionFilter {
+  constructor(
+    adapter: HttpServer,
+    private readonly logger: LoggerService,
+  ) {
+    super(adapter);
+  }
+
+  override catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http' || !isDatabaseUnavailable(exception)) {
+      super.catch(exception, host);
+      return;
+    }
+    const { method, originalUrl } = host.switchToHttp().getRequest<express.Request>();
+    this.logger.warn?.(
+      `${method} ${originalUrl}: 503, the database is unavailable: ${(exception as Error).message}`,
+    );
+    host.switchToHttp().getResponse<express.Response>().setHeader('Retry-After', '1');
+    super.catch(new ServiceUnavailableException('the database is unavailable; retry later'), host);
   }
 }
 
@@ -62,6 +93,7 @@ export async function runService(options: ServiceOptions): Promise<INestApplicat
     { logger, bufferLogs: true },
   );
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  app.useGlobalFilters(new DatabaseUnavailable(app.getHttpAdapter(), logger));
 
   app.use(app.get(ConnectionsCloseOnStop).middleware);
   const metrics = app.get(EventingMetrics);

@@ -34,3 +34,42 @@ export function databaseFor<C extends PrismaClientClass>(PrismaClient: C) {
 export function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && (error as { code?: unknown }).code === 'P2002';
 }
+
+/**
+ * Prisma's codes for a database it cannot reach or lost (https://www.prisma.io/docs/orm/reference/error-reference):
+ * P1001 not reachable, P1008 timed out, P1017 connection closed, P2024 no connection from the pool in
+ * time, P2028 a transaction that could not start or was cut off.
+ */
+const unavailableCodes = new Set(['P1001', 'P1008', 'P1017', 'P2024', 'P2028']);
+/**
+ * What the `pg` driver and PostgreSQL say then: the socket refused or reset, and SQLSTATE class 08
+ * (connection exception) and 57P01-57P03 (the server shutting down, or not accepting connections yet).
+ */
+const unavailableDriverCodes = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|08\w{3}|57P0[123])$/;
+/** The driver adapter's kinds for the same (@prisma/adapter-pg's convertDriverError). */
+const unavailableKinds = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
+/** Where only the message is left of it. */
+const unavailableMessages =
+  /Connection terminated|Can't reach database server|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)/;
+
+/**
+ * The database is away (down, restarting, unreachable), not the request at fault: a 503 to the
+ * caller, who may retry. Looks through the error's `cause` chain, where the driver adapter keeps the
+ * driver's own error.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let at = error, depth = 0; at && typeof at === 'object' && depth < 5; depth++) {
+    const { code, kind, message } = at as { code?: unknown; kind?: unknown; message?: unknown };
+    if (typeof code === 'string' && (unavailableCodes.has(code) || unavailableDriverCodes.test(code)))
+      return true;
+    if (typeof kind === 'string' && unavailableKinds.has(kind)) return true;
+    if (typeof message === 'string' && unavailableMessages.test(message)) return true;
+    at = (at as { cause?: unknown }).cause;
+  }
+  return false;
+}
