@@ -66,6 +66,17 @@ const jaegerFieldTags = new Set([
   'internal.span.format',
 ]);
 
+/** The span's parent, its parent's parent, and so on up to the root (as far as the trace has them). */
+export function ancestors(spans: Span[], span: Span): Span[] {
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const chain: Span[] = [];
+  for (let at = byId.get(span.parentSpanId ?? ''); at; at = byId.get(at.parentSpanId ?? '')) {
+    if (chain.includes(at)) break;
+    chain.push(at);
+  }
+  return chain;
+}
+
 const spanKinds = new Set<string>(['internal', 'server', 'client', 'producer', 'consumer']);
 
 export function fromJaeger(json: JaegerResponse): Span[] {

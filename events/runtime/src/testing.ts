@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CloudEvent, HTTP } from 'cloudevents';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Consumer, type EachMessagePayload, Kafka, logLevel } from 'kafkajs';
 
 export function requireEnv(name: 'DATABASE_URL' | 'KAFKA_BROKERS'): string {
   const value = process.env[name];
@@ -126,6 +126,22 @@ export async function postRaw(
 
 export function testKafka(brokers = requireEnv('KAFKA_BROKERS')): Kafka {
   return new Kafka({ clientId: 'soundgood-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+}
+
+/**
+ * A consumer group of the test's own reading the whole topic from its beginning, handing each record
+ * to `onMessage`: what the services published, as any subscriber sees it.
+ */
+export async function startCollector(
+  kafka: Kafka,
+  topic: string,
+  onMessage: (payload: EachMessagePayload) => void,
+): Promise<Consumer> {
+  const collector = kafka.consumer({ groupId: `${topic}.collector` });
+  await collector.connect();
+  await collector.subscribe({ topic, fromBeginning: true });
+  await collector.run({ eachMessage: async (payload) => onMessage(payload) });
+  return collector;
 }
 
 /** Creates fresh topics (Kafka's auto-create is off, as in production) and waits for their leaders. */

@@ -22,7 +22,14 @@ import type { CloudEvent } from 'cloudevents';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { consumerGroupsOf, createEvent, defaultConsumerGroupMode, KafkaPublisher } from '../src/index.js';
-import { createTopics, postEvent, startFakeBroker, testKafka, waitFor } from '../src/testing.js';
+import {
+  createTopics,
+  postEvent,
+  startCollector,
+  startFakeBroker,
+  testKafka,
+  waitFor,
+} from '../src/testing.js';
 import { count, fixture, fixtureDatabase, kafkaFixtureEnv, startFixture } from './fixture/fixture.js';
 
 /** Kubernetes' default terminationGracePeriodSeconds, which the Deployments keep (k8s/). */
@@ -54,12 +61,9 @@ beforeAll(async () => {
   await admin.connect();
   publisher = new KafkaPublisher(kafka, topic);
   await publisher.connect();
-  collector = kafka.consumer({ groupId: `${topic}.collector` });
-  await collector.connect();
-  await collector.subscribe({ topic, fromBeginning: true });
-  await collector.run({
-    eachMessage: async ({ partition, message }) => void seen.push({ partition, message }),
-  });
+  collector = await startCollector(kafka, topic, ({ partition, message }) =>
+    seen.push({ partition, message }),
+  );
 });
 
 afterEach(() => {

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listDeadLetters } from '../src/dead-letters/dead-letters.js';
 import { createEvent, KafkaPublisher, maxEventsPerTransaction } from '../src/index.js';
-import { createTopics, testKafka, waitFor } from '../src/testing.js';
+import { createTopics, startCollector, testKafka, waitFor } from '../src/testing.js';
 import { count, fixture, fixtureDatabase, kafkaFixtureEnv, startFixture } from './fixture/fixture.js';
 
 const topic = `test.batch.${randomUUID()}`;
@@ -32,10 +32,7 @@ beforeAll(async () => {
   await createTopics(kafka, [topic, deadLetterTopic]);
   publisher = new KafkaPublisher(kafka, topic);
   await publisher.connect();
-  collector = kafka.consumer({ groupId: `${topic}.collector` });
-  await collector.connect();
-  await collector.subscribe({ topic, fromBeginning: true });
-  await collector.run({ eachMessage: async ({ message }) => void seen.push(message) });
+  collector = await startCollector(kafka, topic, ({ message }) => seen.push(message));
   database = await fixtureDatabase();
   let port: number;
   ({ app, port, metricsPort } = await startFixture(

@@ -10,7 +10,7 @@ import { events } from '@soundgood/event-catalog';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jaegerFromEnv, traceSpans } from '../../../scripts/trace/jaeger.ts';
-import type { JaegerResponse, Span } from '../../../scripts/trace/model.ts';
+import { ancestors, type JaegerResponse, type Span } from '../../../scripts/trace/model.ts';
 import { createEvent, KafkaPublisher, startTelemetry, stopTelemetry } from '../src/index.js';
 import { createTopics, testKafka, waitFor } from '../src/testing.js';
 import { count, fixtureDatabase, kafkaFixtureEnv, startFixture } from './fixture/fixture.js';
@@ -59,16 +59,6 @@ async function traces(): Promise<Span[][]> {
   return await Promise.all((json.data ?? []).map((trace) => traceSpans(jaeger.queryUrl, trace.traceID))).then(
     (all) => all.filter((spans) => spans.length > 0),
   );
-}
-
-function ancestors(spans: Span[], span: Span): Span[] {
-  const byId = new Map(spans.map((s) => [s.spanId, s]));
-  const chain: Span[] = [];
-  for (let at = byId.get(span.parentSpanId ?? ''); at; at = byId.get(at.parentSpanId ?? '')) {
-    if (chain.includes(at)) break;
-    chain.push(at);
-  }
-  return chain;
 }
 
 describe('tracing events handled in one transaction', () => {

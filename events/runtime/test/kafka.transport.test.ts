@@ -6,7 +6,7 @@ import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listDeadLetters, originalRecord } from '../src/dead-letters/dead-letters.js';
 import { createEvent, KafkaPublisher, OutboxRelay } from '../src/index.js';
-import { createTopics, testKafka, waitFor } from '../src/testing.js';
+import { createTopics, startCollector, testKafka, waitFor } from '../src/testing.js';
 import {
   commitToOutbox,
   count,
@@ -35,10 +35,7 @@ beforeAll(async () => {
   await createTopics(kafka, [topic, deadLetterTopic]);
   publisher = new KafkaPublisher(kafka, topic);
   await publisher.connect();
-  collector = kafka.consumer({ groupId: `${topic}.collector` });
-  await collector.connect();
-  await collector.subscribe({ topic, fromBeginning: true });
-  await collector.run({ eachMessage: async ({ message }) => void seen.push(message) });
+  collector = await startCollector(kafka, topic, ({ message }) => seen.push(message));
   const database = await fixtureDatabase();
   databases.push(database);
   url = database.url;

@@ -12,7 +12,7 @@ import { events } from '@soundgood/event-catalog';
 import { waitFor } from '@soundgood/eventing/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jaegerFromEnv, traceSpans } from '../../../../scripts/trace/jaeger.ts';
-import type { Span } from '../../../../scripts/trace/model.ts';
+import { ancestors, type Span } from '../../../../scripts/trace/model.ts';
 import { type Stack, startSoundgood } from './soundgood.js';
 
 let soundgood: Stack;
@@ -74,17 +74,6 @@ async function traceOf(
 function orphans(spans: Span[]): Span[] {
   const ids = new Set(spans.map((s) => s.spanId));
   return spans.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId));
-}
-
-/** The span's parent, its parent's parent, and so on up to the root. */
-function ancestors(spans: Span[], span: Span): Span[] {
-  const byId = new Map(spans.map((s) => [s.spanId, s]));
-  const chain: Span[] = [];
-  for (let at = byId.get(span.parentSpanId ?? ''); at; at = byId.get(at.parentSpanId ?? '')) {
-    if (chain.includes(at)) break;
-    chain.push(at);
-  }
-  return chain;
 }
 
 function expectOneConnectedTrace(spans: Span[]): void {
