@@ -1,18 +1,9 @@
-import { createServer } from 'node:net';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { PrismaClient } from '../test/fixture/generated/client.js';
 import { isDatabaseUnavailable, isUniqueViolation } from './prisma.js';
-
-/** A port with nothing listening on it: taken, then freed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from './testing.js';
 
 const failure = (promise: PromiseLike<unknown>) =>
   Promise.resolve(promise).then(
@@ -23,7 +14,7 @@ const failure = (promise: PromiseLike<unknown>) =>
 // The errors as the driver and Prisma really raise them when the server is not there.
 describe('isDatabaseUnavailable', () => {
   it("recognises Prisma's error for a server it cannot reach", async () => {
-    const url = `postgresql://postgres@127.0.0.1:${await closedPort()}/nothing`;
+    const url = `postgresql://postgres@127.0.0.1:${await freePort()}/nothing`;
     const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
     try {
       const error = await failure(prisma.$queryRawUnsafe('SELECT 1'));
@@ -36,7 +27,7 @@ describe('isDatabaseUnavailable', () => {
 
   it("recognises the pg driver's refused connection", async () => {
     const client = new pg.Client({
-      connectionString: `postgresql://postgres@127.0.0.1:${await closedPort()}/x`,
+      connectionString: `postgresql://postgres@127.0.0.1:${await freePort()}/x`,
     });
     expect(isDatabaseUnavailable(await failure(client.connect()))).toBe(true);
   });

@@ -19,6 +19,12 @@ export interface ConsumerGroup {
   subscriptions: Subscription[];
 }
 
+/** A fetched record, and the subscription of this group it is for (none: not its type). */
+interface FetchedRecord {
+  message: KafkaMessage;
+  subscription?: Subscription;
+}
+
 /** How a service's subscriptions are split into consumer groups (KAFKA_CONSUMER_GROUPS). */
 export const consumerGroupModes = ['per-service', 'per-subscription'] as const;
 export type ConsumerGroupMode = (typeof consumerGroupModes)[number];
@@ -223,7 +229,7 @@ export class KafkaSubscriber {
     isRunning,
     isStale,
   }: EachBatchPayload): Promise<void> {
-    let chunk: KafkaMessage[] = [];
+    let chunk: FetchedRecord[] = [];
     let relevant = 0;
     const flush = async () => {
       await this.handleChunk(chunk, resolveOffset, heartbeat);
@@ -234,38 +240,37 @@ export class KafkaSubscriber {
     };
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
-      if (!this.subscriptionOf(message)) {
+      // The record's type, read once: every step below goes by it.
+      const subscription = this.byType.get(headerText(message.headers, 'ce_type') ?? '');
+      if (!subscription) {
         // Nothing before it waits for a commit: skipped at once.
         if (relevant === 0) resolveOffset(message.offset);
-        else chunk.push(message);
+        else chunk.push({ message });
         continue;
       }
-      chunk.push(message);
+      chunk.push({ message, subscription });
       if (++relevant === maxEventsPerTransaction) await flush();
     }
     if (relevant > 0 && isRunning() && !isStale()) await flush();
   }
 
-  private subscriptionOf(message: KafkaMessage): Subscription | undefined {
-    return this.byType.get(headerText(message.headers, 'ce_type') ?? '');
-  }
-
   /** A chunk's records (relevant or not) in order: in one transaction, or else one by one. */
   private async handleChunk(
-    chunk: KafkaMessage[],
+    chunk: FetchedRecord[],
     resolveOffset: (offset: string) => void,
     heartbeat: () => Promise<void>,
   ): Promise<void> {
     const last = chunk.at(-1);
     if (!last) return;
-    const relevant = chunk.filter((message) => this.subscriptionOf(message));
+    const relevant = chunk.filter(
+      (record): record is Required<FetchedRecord> => record.subscription !== undefined,
+    );
     if (relevant.length > 1 && (await this.handleTogether(relevant))) {
       this.metrics.batchSize.observe(relevant.length);
-      resolveOffset(last.offset);
+      resolveOffset(last.message.offset);
       return;
     }
-    for (const message of chunk) {
-      const subscription = this.subscriptionOf(message);
+    for (const { message, subscription } of chunk) {
       if (subscription) {
         await this.handle(subscription, message, heartbeat);
         this.metrics.batchSize.observe(1);
@@ -278,12 +283,11 @@ export class KafkaSubscriber {
    * The relevant records in one transaction, each in its own process span as `handle` makes; false
    * when that transaction rolled back (or a record is not a valid CloudEvent): nothing was applied.
    */
-  private async handleTogether(messages: KafkaMessage[]): Promise<boolean> {
-    const records: { subscription: Subscription; message: KafkaMessage; event: CloudEvent<unknown> }[] = [];
-    for (const message of messages) {
-      const subscription = this.subscriptionOf(message) as Subscription;
+  private async handleTogether(relevant: Required<FetchedRecord>[]): Promise<boolean> {
+    const records: (Required<FetchedRecord> & { event: CloudEvent<unknown> })[] = [];
+    for (const record of relevant) {
       try {
-        records.push({ subscription, message, event: fromKafkaRecord(message) });
+        records.push({ ...record, event: fromKafkaRecord(record.message) });
       } catch {
         return false; // dead-lettered one by one, in its turn
       }

@@ -179,14 +179,7 @@ export class RentInstrumentSaga {
     }
     const next = forwardSteps[forwardSteps.indexOf(step as ForwardStep) + 1];
     if (next) {
-      await this.transitionAndSend(
-        tx,
-        saga,
-        rental,
-        { step: next, stepAttempts: 1, deadlineAt: this.deadline() },
-        next,
-        1,
-      );
+      await this.startStep(tx, saga, rental, next);
       return;
     }
     await this.confirm(tx, saga, rental);
@@ -307,15 +300,7 @@ export class RentInstrumentSaga {
       await this.transition(tx, saga, { status: 'ENDED', step: 'ENDED', deadlineAt: null });
       return;
     }
-    await this.transitionAndSend(
-      tx,
-      saga,
-      rental,
-      { step: next, stepAttempts: 1, deadlineAt: this.deadline() },
-      next,
-      1,
-      'END',
-    );
+    await this.startStep(tx, saga, rental, next, {}, 'END');
   }
 
   private async compensate(
@@ -332,21 +317,11 @@ export class RentInstrumentSaga {
       await this.reject(tx, saga, rental, reason, message);
       return;
     }
-    await this.transitionAndSend(
-      tx,
-      saga,
-      rental,
-      {
-        status: 'COMPENSATING',
-        step: first,
-        stepAttempts: 1,
-        deadlineAt: this.deadline(),
-        failureReason: reason,
-        failureMessage: message,
-      },
-      first,
-      1,
-    );
+    await this.startStep(tx, saga, rental, first, {
+      status: 'COMPENSATING',
+      failureReason: reason,
+      failureMessage: message,
+    });
   }
 
   private async nextCompensation(tx: Tx, saga: Saga, rental: Rental): Promise<void> {
@@ -356,14 +331,7 @@ export class RentInstrumentSaga {
       await this.reject(tx, saga, rental, saga.failureReason ?? 'REJECTED', saga.failureMessage ?? '');
       return;
     }
-    await this.transitionAndSend(
-      tx,
-      saga,
-      rental,
-      { step: next, stepAttempts: 1, deadlineAt: this.deadline() },
-      next,
-      1,
-    );
+    await this.startStep(tx, saga, rental, next);
   }
 
   /**
@@ -478,6 +446,19 @@ export class RentInstrumentSaga {
   }
 
   /** A transition that sends a step's command: the attempt recorded with the transition. */
+  /** Moves the saga on to `step` and sends its first attempt, with a fresh deadline. */
+  private startStep(
+    tx: Tx,
+    saga: Saga,
+    rental: Rental,
+    step: Step,
+    change: SagaChange = {},
+    action: Action = actionOf(step),
+  ): Promise<void> {
+    const first = { ...change, step, stepAttempts: 1, deadlineAt: this.deadline() };
+    return this.transitionAndSend(tx, saga, rental, first, step, 1, action);
+  }
+
   private async transitionAndSend(
     tx: Tx,
     saga: Saga,
