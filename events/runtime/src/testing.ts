@@ -25,11 +25,22 @@ export function requireEnv(name: 'DATABASE_URL' | 'KAFKA_BROKERS'): string {
 // the kube tests), all below 20000.
 const TEST_PORTS = { from: 20_000, to: 32_000 };
 
-/** A port nothing listens on now, from TEST_PORTS, checked the way the services listen (all interfaces). */
+/**
+ * Ports this process has handed out: a stack takes a dozen before its services listen on any, and a
+ * port still free at the second ask is no less taken (EADDRINUSE in a fresh-clone CI run).
+ */
+const handedOut = new Set<number>();
+
+/**
+ * A port nothing listens on now, from TEST_PORTS, checked the way the services listen (all
+ * interfaces), and never one this process handed out before.
+ */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = TEST_PORTS.from + Math.floor(Math.random() * (TEST_PORTS.to - TEST_PORTS.from));
-    if (await canListen(port)) return port;
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
   }
   throw new Error(`no free port found in ${TEST_PORTS.from}-${TEST_PORTS.to} after 100 tries`);
 }
