@@ -8,8 +8,30 @@ import { CONFIG } from './tokens.js';
 type PrismaClientClass = new (...args: any[]) => EventingDatabase;
 
 /**
+ * Names every distinct SQL text (the first `limit` of them) once per process, for the driver
+ * adapter's `statementNameGenerator`: `pg` then prepares a statement once per connection and
+ * afterwards only binds and executes it, so PostgreSQL parses and analyses it once per connection
+ * instead of on every run, and may keep its plan. A text past the limit runs unnamed, as every
+ * query did before, so that texts that vary (a multi-row INSERT, an `IN` list) cannot fill the
+ * server's memory with prepared statements. A statement is tied to its connection: a new connection
+ * prepares it again, and PostgreSQL re-plans it itself after a schema change.
+ */
+export function statementNames(limit = 1_000): (query: { sql: string }) => string | undefined {
+  const names = new Map<string, string>();
+  return ({ sql }) => {
+    let name = names.get(sql);
+    if (name === undefined && names.size < limit) {
+      name = `soundgood_${names.size + 1}`;
+      names.set(sql, name);
+    }
+    return name;
+  };
+}
+
+/**
  * A service's database: its generated PrismaClient on the `pg` driver adapter, connected to
- * DATABASE_URL, disconnected after everything else has shut down.
+ * DATABASE_URL, its statements prepared once per connection (statementNames), disconnected after
+ * everything else has shut down.
  *
  *   export class Database extends databaseFor(PrismaClient) {}
  */
@@ -18,7 +40,11 @@ export function databaseFor<C extends PrismaClientClass>(PrismaClient: C) {
   class Database extends PrismaClient implements OnApplicationShutdown {
     // biome-ignore lint/suspicious/noExplicitAny: a mixin constructor must take any[] (TS2545)
     constructor(...args: any[]) {
-      super({ adapter: new PrismaPg({ connectionString: (args[0] as BaseConfig).DATABASE_URL }) });
+      // The adapter's type says a name is always given; undefined runs a statement unnamed, as without it.
+      const options = { statementNameGenerator: statementNames() } as ConstructorParameters<
+        typeof PrismaPg
+      >[1];
+      super({ adapter: new PrismaPg({ connectionString: (args[0] as BaseConfig).DATABASE_URL }, options) });
     }
 
     async onApplicationShutdown(): Promise<void> {

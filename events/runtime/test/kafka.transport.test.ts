@@ -179,6 +179,57 @@ describe('kafka transport', () => {
     expect(replies(rentalId, events.slotReleased.type)).toHaveLength(1);
   });
 
+  it('publishes every event once and in the order written when two relays share a database', async () => {
+    const database = await fixtureDatabase();
+    databases.push(database);
+    const published: string[] = [];
+    const batches: number[] = [0, 0];
+    // Slow publishers, so that the two relays' drains overlap: one holds the lock while the other tries.
+    const recording = (relay: number) => ({
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      publish: async (batch: readonly CloudEvent<unknown>[]) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        published.push(...batch.map((event) => event.id));
+        batches[relay] = (batches[relay] as number) + 1;
+      },
+    });
+    const logger = { log: () => undefined, error: () => undefined, warn: () => undefined };
+    const relays = [0, 1].map(
+      (relay) =>
+        new OutboxRelay({
+          databaseUrl: database.url,
+          publisher: recording(relay),
+          logger,
+          pollIntervalMs: 50,
+          batchSize: 7,
+        }),
+    );
+    const written: string[] = [];
+    await Promise.all(relays.map((relay) => relay.start()));
+    try {
+      for (let i = 0; i < 120; i++) {
+        const rentalId = randomUUID();
+        const event = createEvent(
+          events.slotReleased,
+          { rentalId, studentId: randomUUID() },
+          { partitionKey: rentalId },
+        );
+        written.push(event.id);
+        await commitToOutbox(database.url, event);
+      }
+      await waitFor(() => published.length >= written.length || undefined, 'all 120 events published');
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a duplicate would show by now
+    } finally {
+      await Promise.all(relays.map((relay) => relay.stop()));
+    }
+    expect(published).toEqual(written);
+    expect(batches.every((n) => n > 0)).toBe(true); // both relays took turns, neither published alone
+    expect(
+      await count(database.url, 'SELECT count(*)::int AS n FROM "outbox" WHERE "published_at" IS NULL'),
+    ).toBe(0);
+  });
+
   it('dead-letters a poison event after the configured retries, keeps the partition flowing, and replays it', async () => {
     const key = randomUUID();
     const poison = createEvent(

@@ -140,26 +140,25 @@ export class OutboxRelay {
   }
 
   /**
-   * Publishes up to one batch; returns how many events it published. Three round trips: BEGIN with
-   * the relay's lock, the rows marked published and returned by one statement, COMMIT after the
-   * publish. When the publish fails the transaction rolls back and the rows stay unpublished.
+   * Publishes up to one batch; returns how many events it published. Two round trips: BEGIN, the
+   * relay's lock and the rows marked published and returned in one (a simple query of two
+   * statements, the lock taken once by the CTE before the UPDATE reads a row), then COMMIT after the
+   * publish. When the publish fails the transaction rolls back and the rows stay unpublished; when
+   * another relay holds the lock, no row is marked and the transaction is rolled back.
    */
   private async publishBatch(): Promise<number> {
     const client = await this.pool.connect();
     try {
-      const [, lock] = (await client.query(
-        `BEGIN; SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`,
-      )) as unknown as [unknown, pg.QueryResult<{ locked: boolean }>];
-      if (!lock.rows[0]?.locked) {
-        await client.query('ROLLBACK');
-        return 0;
-      }
-      const { rows } = await client.query<{ seq: string; type: string; event: unknown; created_at: Date }>(
-        `UPDATE "outbox" SET "published_at" = now() WHERE "seq" IN (
-           SELECT "seq" FROM "outbox" WHERE "published_at" IS NULL ORDER BY "seq" LIMIT $1
+      const [, { rows }] = (await client.query(
+        `BEGIN;
+         WITH relay AS (SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked)
+         UPDATE "outbox" SET "published_at" = now() WHERE (SELECT "locked" FROM relay) AND "seq" IN (
+           SELECT "seq" FROM "outbox" WHERE "published_at" IS NULL ORDER BY "seq" LIMIT ${this.batchSize}
          ) RETURNING "seq", "type", "event", "created_at"`,
-        [this.batchSize],
-      );
+      )) as unknown as [
+        unknown,
+        pg.QueryResult<{ seq: string; type: string; event: unknown; created_at: Date }>,
+      ];
       if (rows.length === 0) {
         await client.query('ROLLBACK');
         return 0;
