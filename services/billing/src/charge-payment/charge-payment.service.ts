@@ -16,6 +16,12 @@ export type ChargePaymentOutcome =
   | { charged: true; chargeId: string; amountCents: number; currency: string }
   | { charged: false; reason: string; message: string };
 
+/** What a charge command's answer depends on: a refund, the month's charge if made, the account. */
+type ChargeState = { refunded: boolean; paymentMethod: string | null } & (
+  | { chargeId: string; chargedCents: number; chargedCurrency: string }
+  | { chargeId: null; chargedCents: null; chargedCurrency: null }
+);
+
 @Injectable()
 export class ChargePaymentService {
   constructor(private readonly gateway: PaymentGateway) {}
@@ -30,24 +36,30 @@ export class ChargePaymentService {
     { rentalId, studentId, month, amountCents, currency }: ChargePayment,
   ): Promise<ChargePaymentOutcome> {
     await lockRental(tx, rentalId);
-    if (await tx.refund.findUnique({ where: { rentalId } })) {
+    // What the answer depends on, in one statement and always one row (at most one charge per month).
+    const [state] = await tx.$queryRaw<[ChargeState]>`
+      SELECT
+        EXISTS (SELECT 1 FROM "refunds" WHERE "rental_id" = ${rentalId}::uuid) AS "refunded",
+        "charges"."id" AS "chargeId",
+        "charges"."amount_cents" AS "chargedCents",
+        "charges"."currency" AS "chargedCurrency",
+        (SELECT "payment_method" FROM "payment_accounts" WHERE "student_id" = ${studentId}::uuid)
+          AS "paymentMethod"
+      FROM (SELECT) AS "one"
+      LEFT JOIN "charges" ON "charges"."rental_id" = ${rentalId}::uuid AND "charges"."month" = ${month}`;
+    if (state.refunded) {
       return {
         charged: false,
         reason: 'RENTAL_CANCELLED',
         message: `rental ${rentalId} was cancelled and refunded`,
       };
     }
-    const existing = await tx.charge.findUnique({ where: { rentalId_month: { rentalId, month } } });
-    if (existing) {
-      return {
-        charged: true,
-        chargeId: existing.id,
-        amountCents: existing.amountCents,
-        currency: existing.currency,
-      };
+    if (state.chargeId !== null) {
+      const { chargeId, chargedCents, chargedCurrency } = state;
+      return { charged: true, chargeId, amountCents: chargedCents, currency: chargedCurrency };
     }
-    const account = await tx.paymentAccount.findUnique({ where: { studentId } });
-    if (!account) {
+    const { paymentMethod } = state;
+    if (paymentMethod === null) {
       return {
         charged: false,
         reason: 'NO_PAYMENT_ACCOUNT',
@@ -57,7 +69,7 @@ export class ChargePaymentService {
     const result = await this.gateway.charge({
       amountCents,
       currency,
-      paymentMethod: account.paymentMethod,
+      paymentMethod,
       // The first month keeps the key it always had; the provider sees one key per (rental, month).
       idempotencyKey: month === 1 ? rentalId : `${rentalId}-m${month}`,
     });
@@ -65,7 +77,7 @@ export class ChargePaymentService {
       return {
         charged: false,
         reason: result.reason,
-        message: `the payment provider declined ${account.paymentMethod} (${result.reason})`,
+        message: `the payment provider declined ${paymentMethod} (${result.reason})`,
       };
     }
     const charge = await tx.charge.create({

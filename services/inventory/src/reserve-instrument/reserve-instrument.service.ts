@@ -25,6 +25,22 @@ export class ReserveInstrumentService {
     { rentalId, studentId, instrumentId }: ReserveInstrument,
   ): Promise<ReserveInstrumentOutcome> {
     await lockRental(tx, rentalId);
+    // The usual case in one statement: a rental seen for the first time takes a free instrument and
+    // records its reservation. The UPDATE is conditional: of two rentals racing for a free
+    // instrument, exactly one takes it.
+    const [taken] = await tx.$queryRaw<{ monthlyFeeCents: number; currency: string }[]>`
+      WITH "taken" AS (
+        UPDATE "instruments" SET "rental_id" = ${rentalId}::uuid
+        WHERE "id" = ${instrumentId}::uuid AND "rental_id" IS NULL
+          AND NOT EXISTS (SELECT 1 FROM "reservations" WHERE "rental_id" = ${rentalId}::uuid)
+        RETURNING "monthly_fee_cents", "currency"
+      ), "held" AS (
+        INSERT INTO "reservations" ("rental_id", "instrument_id", "student_id", "status")
+        SELECT ${rentalId}::uuid, ${instrumentId}::uuid, ${studentId}::uuid, 'HELD'::"reservation_status" FROM "taken"
+      )
+      SELECT "monthly_fee_cents" AS "monthlyFeeCents", "currency" FROM "taken"`;
+    if (taken) return { reserved: true, ...taken };
+    // Otherwise the answer comes from what is there: a repeat, a release first, a taken or unknown instrument.
     const reservation = await tx.reservation.findUnique({ where: { rentalId } });
     if (reservation?.status === 'RELEASED') {
       return {
@@ -38,10 +54,6 @@ export class ReserveInstrumentService {
         `rental ${rentalId} holds instrument ${reservation.instrumentId}, not ${instrumentId}`,
       );
     }
-    // One conditional UPDATE: of two rentals racing for a free instrument, exactly one takes it.
-    const taken = await tx.$executeRaw`
-      UPDATE "instruments" SET "rental_id" = ${rentalId}::uuid
-      WHERE "id" = ${instrumentId}::uuid AND "rental_id" IS NULL`;
     const instrument = await tx.instrument.findUnique({ where: { id: instrumentId } });
     if (!instrument) {
       return {
@@ -50,9 +62,7 @@ export class ReserveInstrumentService {
         message: `no instrument with id ${instrumentId}`,
       };
     }
-    if (taken === 1) {
-      await tx.reservation.create({ data: { rentalId, instrumentId, studentId, status: 'HELD' } });
-    } else if (instrument.rentalId !== rentalId) {
+    if (instrument.rentalId !== rentalId) {
       return {
         reserved: false,
         reason: 'ALREADY_RENTED',
