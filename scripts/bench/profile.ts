@@ -4,6 +4,8 @@
  * by package, as shares of the time the process was not idle.
  * https://chromedevtools.github.io/devtools-protocol/v8/Profiler/
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 interface ProfileNode {
   id: number;
@@ -106,6 +108,12 @@ export async function startProfiling(
       inspectors.map(async ({ service, inspector }) => {
         const { profile } = await inspector.send<{ profile: CpuProfile }>('Profiler.stop');
         inspector.close();
+        // The raw profile too, for Chrome DevTools or a call-tree reading (BENCH_PROFILE_DIR).
+        const dir = process.env.BENCH_PROFILE_DIR;
+        if (dir) {
+          await mkdir(dir, { recursive: true });
+          await writeFile(join(dir, `${service}.cpuprofile`), JSON.stringify(profile));
+        }
         return summarizeProfile(service, profile);
       }),
     );

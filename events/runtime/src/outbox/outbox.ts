@@ -1,3 +1,4 @@
+import { join, type Sql, sqltag as sql } from '@prisma/client/runtime/client';
 import type { CloudEvent } from 'cloudevents';
 import type { SqlExecutor } from '../database.js';
 import { toStructured, validateIncoming } from '../events.js';
@@ -17,23 +18,28 @@ export class Outbox {
   }
 
   async add(tx: SqlExecutor, ...events: CloudEvent<unknown>[]): Promise<void> {
-    if (events.length === 0) return;
+    const insert = await this.insert(events);
+    if (insert) await tx.$executeRawUnsafe(insert.text, ...insert.values);
+  }
+
+  /**
+   * The INSERT of `events` into the outbox, for a service that writes them as part of a larger
+   * statement of its own (a data-modifying WITH: one round trip for a state change and its events).
+   * Undefined when there is nothing to insert: no events, or the naive baseline, which has published
+   * them already.
+   */
+  async insert(events: readonly CloudEvent<unknown>[]): Promise<Sql | undefined> {
+    if (events.length === 0) return undefined;
+    for (const event of events) validateIncoming(event);
     if (this.direct) {
-      for (const event of events) validateIncoming(event);
       await this.direct.publish(events);
-      return;
+      return undefined;
     }
-    const values: unknown[] = [];
-    const rows = events.map((event, i) => {
-      validateIncoming(event);
-      values.push(event.id, event.type, event.partitionkey ?? null, JSON.stringify(toStructured(event)));
-      const p = i * 4;
-      // clock_timestamp(), not now(): the outbox lag should not include the transaction's age.
-      return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}::jsonb, clock_timestamp())`;
-    });
-    await tx.$executeRawUnsafe(
-      `INSERT INTO "outbox" ("event_id", "type", "partition_key", "event", "created_at") VALUES ${rows.join(', ')}`,
-      ...values,
+    // clock_timestamp(), not now(): the outbox lag should not include the transaction's age.
+    const rows = events.map(
+      (event) =>
+        sql`(${event.id}, ${event.type}, ${event.partitionkey ?? null}, ${JSON.stringify(toStructured(event))}::jsonb, clock_timestamp())`,
     );
+    return sql`INSERT INTO "outbox" ("event_id", "type", "partition_key", "event", "created_at") VALUES ${join(rows)}`;
   }
 }

@@ -23,6 +23,7 @@ import {
   Outbox,
   tracer,
 } from '@soundgood/eventing';
+import type { CloudEvent } from 'cloudevents';
 import { Counter, Histogram } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Tx } from '../database.js';
@@ -58,6 +59,29 @@ type Action = 'EXECUTE' | 'COMPENSATE' | 'END';
 type SagaChange = Partial<
   Pick<Saga, 'status' | 'step' | 'stepAttempts' | 'deadlineAt' | 'failureReason' | 'failureMessage'>
 >;
+/** How a step's latest attempt ended. */
+interface Finished {
+  step: Step;
+  outcome: string;
+  reason: string | null;
+}
+/** The attempt a Finished closed, as its UPDATE returns it. */
+interface AttemptClosed {
+  action: string;
+  attempt: number;
+  startedAt: Date;
+}
+/**
+ * What a transition writes besides the saga row, in the same statement: the attempt it closes, the
+ * attempt it starts, the rental's fee or its confirmation, and the events it sends.
+ */
+interface TransitionWrites {
+  finished?: Finished;
+  started?: { step: Step; action: Action; attempt: number };
+  fee?: { monthlyFeeCents: number | null; currency: string | null };
+  confirmed?: { startsOn: string; endsOn: string };
+  events?: CloudEvent<unknown>[];
+}
 /** EXECUTE for a forward step, COMPENSATE for a compensation. */
 const actionOf = (step: Step): Action => (step in compensationOf ? 'EXECUTE' : 'COMPENSATE');
 
@@ -120,16 +144,20 @@ export class RentInstrumentSaga {
 
   /** Starts the saga of a new PENDING rental, in the transaction that created it. */
   async start(tx: Tx, rental: Rental): Promise<void> {
-    await tx.saga.create({
-      data: {
-        rentalId: rental.id,
-        status: 'RUNNING',
-        step: 'RESERVE_SLOT',
-        deadlineAt: this.deadline(),
-        traceparent: currentTraceContext().traceparent ?? null,
-      },
-    });
-    await this.send(tx, rental, 'RESERVE_SLOT', 1);
+    // The saga row, its first attempt and that attempt's command: one statement.
+    const rentalId = Prisma.sql`${rental.id}::uuid`;
+    const parts = [
+      Prisma.sql`"saga" AS (
+        INSERT INTO "sagas" ("rental_id", "status", "step", "deadline_at", "traceparent", "updated_at")
+        VALUES (${rentalId}, 'RUNNING'::"saga_status", 'RESERVE_SLOT', ${this.deadline()},
+          ${currentTraceContext().traceparent ?? null}, ${new Date()}))`,
+      Prisma.sql`"started" AS (
+        INSERT INTO "saga_steps" ("rental_id", "step", "action", "attempt", "outcome")
+        VALUES (${rentalId}, 'RESERVE_SLOT', 'EXECUTE', 1, 'STARTED'))`,
+    ];
+    const insert = await this.outbox.insert([this.command(rental, 'RESERVE_SLOT')]);
+    if (insert) parts.push(Prisma.sql`"sent" AS (${insert})`);
+    await tx.$executeRaw`WITH ${Prisma.join(parts)} SELECT 1`;
   }
 
   /** A participant answered `step` for this rental. Late or repeated answers change nothing. */
@@ -148,14 +176,26 @@ export class RentInstrumentSaga {
       );
       return;
     }
-    await this.finishAttempt(
-      tx,
-      rentalId,
+    const finished: Finished = {
       step,
-      result.ok ? 'SUCCEEDED' : 'REJECTED',
-      result.ok ? null : result.reason,
-    );
+      outcome: result.ok ? 'SUCCEEDED' : 'REJECTED',
+      reason: result.ok ? null : result.reason,
+    };
     const rental = saga.rental;
+    if (saga.status === 'RUNNING' && result.ok) {
+      // The saga's hot path, in one statement: this attempt closed, the instrument's fee on the
+      // rental, the saga moved on, and the next step's command (or the confirmation) sent.
+      const fee =
+        step === 'RESERVE_INSTRUMENT'
+          ? { monthlyFeeCents: result.monthlyFeeCents ?? null, currency: result.currency ?? null }
+          : undefined;
+      if (fee) Object.assign(rental, fee);
+      const next = forwardSteps[forwardSteps.indexOf(step as ForwardStep) + 1];
+      if (next) await this.startStep(tx, saga, rental, next, {}, actionOf(next), { finished, fee });
+      else await this.confirm(tx, saga, rental, finished);
+      return;
+    }
+    await this.finishAttempt(tx, rentalId, finished);
 
     if (saga.status === 'ENDING') {
       await this.nextEndStep(tx, saga, rental);
@@ -165,24 +205,7 @@ export class RentInstrumentSaga {
       await this.nextCompensation(tx, saga, rental);
       return;
     }
-    if (!result.ok) {
-      await this.compensate(tx, saga, rental, result.reason, result.message);
-      return;
-    }
-    if (step === 'RESERVE_INSTRUMENT') {
-      await tx.rental.update({
-        where: { id: rentalId },
-        data: { monthlyFeeCents: result.monthlyFeeCents ?? null, currency: result.currency ?? null },
-      });
-      rental.monthlyFeeCents = result.monthlyFeeCents ?? null;
-      rental.currency = result.currency ?? null;
-    }
-    const next = forwardSteps[forwardSteps.indexOf(step as ForwardStep) + 1];
-    if (next) {
-      await this.startStep(tx, saga, rental, next);
-      return;
-    }
-    await this.confirm(tx, saga, rental);
+    if (!result.ok) await this.compensate(tx, saga, rental, result.reason, result.message);
   }
 
   /** The current step's deadline passed: forward, it failed; backward, send it again or give up. */
@@ -190,13 +213,11 @@ export class RentInstrumentSaga {
     const saga = await sagaWithRental(tx, rentalId);
     if (!saga?.deadlineAt || saga.deadlineAt.getTime() > Date.now()) return;
     const step = saga.step as Step;
-    await this.finishAttempt(
-      tx,
-      rentalId,
+    await this.finishAttempt(tx, rentalId, {
       step,
-      'TIMED_OUT',
-      `no answer within ${this.config.SAGA_STEP_TIMEOUT_MS} ms`,
-    );
+      outcome: 'TIMED_OUT',
+      reason: `no answer within ${this.config.SAGA_STEP_TIMEOUT_MS} ms`,
+    });
     if (saga.status === 'RUNNING') {
       await this.compensate(
         tx,
@@ -285,13 +306,11 @@ export class RentInstrumentSaga {
 
   /** Billing answered the charge of month `month` (> 1): its step in the history. */
   async onMonthCharged(tx: Tx, rentalId: string, month: number, result: StepResult): Promise<void> {
-    await this.finishAttempt(
-      tx,
-      rentalId,
-      monthlyChargeStep(month),
-      result.ok ? 'SUCCEEDED' : 'REJECTED',
-      result.ok ? null : result.reason,
-    );
+    await this.finishAttempt(tx, rentalId, {
+      step: monthlyChargeStep(month),
+      outcome: result.ok ? 'SUCCEEDED' : 'REJECTED',
+      reason: result.ok ? null : result.reason,
+    });
   }
 
   private async nextEndStep(tx: Tx, saga: Saga, rental: Rental): Promise<void> {
@@ -350,47 +369,40 @@ export class RentInstrumentSaga {
       .map((step) => compensationOf[step]);
   }
 
-  private async confirm(tx: Tx, saga: Saga, rental: Rental): Promise<void> {
+  /**
+   * The last step succeeded: the saga COMPLETED, the rental CONFIRMED with its dates, its first
+   * month recorded as charged, and `rental.confirmed` sent, with the step's attempt closed: one
+   * statement.
+   */
+  private async confirm(tx: Tx, saga: Saga, rental: Rental, finished: Finished): Promise<void> {
     const startsOn = this.calendar.today();
     const endsOn = this.calendar.rentalEnd(startsOn, rental.months);
-    await this.transition(tx, saga, { status: 'COMPLETED', step: 'CONFIRMED', deadlineAt: null });
-    await tx.rental.update({
-      where: { id: rental.id },
-      // A @db.Date column: Prisma stores the UTC date of the Date it is given.
-      data: {
-        status: 'CONFIRMED',
-        startsOn: new Date(`${startsOn}T00:00:00Z`),
-        endsOn: new Date(`${endsOn}T00:00:00Z`),
-      },
-    });
-    // Month 1 was charged by the CHARGE_PAYMENT step; the daily work charges the others.
-    await tx.rentalMonth.create({
-      data: {
+    const confirmed = createEvent(
+      events.rentalConfirmed,
+      {
         rentalId: rental.id,
-        month: 1,
-        dueOn: new Date(`${startsOn}T00:00:00Z`),
-        sentOn: new Date(`${startsOn}T00:00:00Z`),
-        status: 'CHARGED',
+        studentId: rental.studentId,
+        instrumentId: rental.instrumentId,
+        months: rental.months,
+        startsOn,
+        endsOn,
+        amountCents: rental.monthlyFeeCents ?? 0,
+        currency: rental.currency ?? 'EUR',
       },
+      { partitionKey: rental.id },
+    );
+    await this.transition(
+      tx,
+      saga,
+      { status: 'COMPLETED', step: 'CONFIRMED', deadlineAt: null },
+      { finished, confirmed: { startsOn, endsOn }, events: [confirmed] },
+    );
+    Object.assign(rental, {
+      status: 'CONFIRMED',
+      startsOn: new Date(`${startsOn}T00:00:00Z`),
+      endsOn: new Date(`${endsOn}T00:00:00Z`),
     });
     this.outcomes.inc({ outcome: 'CONFIRMED', reason: '' });
-    await this.outbox.add(
-      tx,
-      createEvent(
-        events.rentalConfirmed,
-        {
-          rentalId: rental.id,
-          studentId: rental.studentId,
-          instrumentId: rental.instrumentId,
-          months: rental.months,
-          startsOn,
-          endsOn,
-          amountCents: rental.monthlyFeeCents ?? 0,
-          currency: rental.currency ?? 'EUR',
-        },
-        { partitionKey: rental.id },
-      ),
-    );
   }
 
   private async reject(tx: Tx, saga: Saga, rental: Rental, reason: string, message: string): Promise<void> {
@@ -414,16 +426,20 @@ export class RentInstrumentSaga {
   }
 
   /**
-   * Moves the saga on, if nobody else did since it was read: one UPDATE guarded by the version. With
-   * `started`, the same statement records that step's attempt in the history (STARTED).
+   * Moves the saga on, if nobody else did since it was read: one UPDATE guarded by the version, and
+   * in the same statement (a data-modifying WITH: one round trip) what goes with it (`writes`): the
+   * attempt it closes, the attempt it starts (STARTED in the history), the rental's fee or
+   * confirmation, and its events into the outbox. A version that moved throws SagaConflictError, and
+   * the transaction, with everything the statement wrote, rolls back.
    */
   private async transition(
     tx: Tx,
     saga: Saga,
     change: SagaChange,
-    started?: { step: Step; action: Action; attempt: number },
+    writes: TransitionWrites = {},
   ): Promise<void> {
-    const sets = [Prisma.sql`"version" = "version" + 1`, Prisma.sql`"updated_at" = ${new Date()}`];
+    const now = new Date();
+    const sets = [Prisma.sql`"version" = "version" + 1`, Prisma.sql`"updated_at" = ${now}`];
     if (change.status !== undefined) sets.push(Prisma.sql`"status" = ${change.status}::"saga_status"`);
     if (change.step !== undefined) sets.push(Prisma.sql`"step" = ${change.step}`);
     if (change.stepAttempts !== undefined) sets.push(Prisma.sql`"step_attempts" = ${change.stepAttempts}`);
@@ -431,21 +447,45 @@ export class RentInstrumentSaga {
     if (change.failureReason !== undefined) sets.push(Prisma.sql`"failure_reason" = ${change.failureReason}`);
     if (change.failureMessage !== undefined)
       sets.push(Prisma.sql`"failure_message" = ${change.failureMessage}`);
-    const moved = Prisma.sql`UPDATE "sagas" SET ${Prisma.join(sets)}
-      WHERE "rental_id" = ${saga.rentalId}::uuid AND "version" = ${saga.version} RETURNING "rental_id"`;
-    const recorded = started
-      ? Prisma.sql`, "started" AS (
-          INSERT INTO "saga_steps" ("rental_id", "step", "action", "attempt", "outcome")
-          SELECT "rental_id", ${started.step}, ${started.action}, ${started.attempt}, 'STARTED' FROM "moved")`
-      : Prisma.empty;
-    const [result] = await tx.$queryRaw<{ moved: number }[]>`
-      WITH "moved" AS (${moved})${recorded} SELECT count(*)::int AS "moved" FROM "moved"`;
+    const rentalId = Prisma.sql`${saga.rentalId}::uuid`;
+    const parts = [
+      Prisma.sql`"moved" AS (UPDATE "sagas" SET ${Prisma.join(sets)}
+        WHERE "rental_id" = ${rentalId} AND "version" = ${saga.version} RETURNING "rental_id")`,
+    ];
+    const { finished, started, fee, confirmed } = writes;
+    if (finished) parts.push(Prisma.sql`"finished" AS (${this.finishing(rentalId, finished, now)})`);
+    if (started)
+      parts.push(Prisma.sql`"started" AS (
+        INSERT INTO "saga_steps" ("rental_id", "step", "action", "attempt", "outcome")
+        SELECT "rental_id", ${started.step}, ${started.action}, ${started.attempt}, 'STARTED' FROM "moved")`);
+    if (fee)
+      parts.push(Prisma.sql`"fee" AS (UPDATE "rentals" SET "monthly_fee_cents" = ${fee.monthlyFeeCents},
+        "currency" = ${fee.currency}, "updated_at" = ${now} WHERE "id" = ${rentalId})`);
+    if (confirmed) {
+      parts.push(Prisma.sql`"confirmed" AS (UPDATE "rentals" SET "status" = 'CONFIRMED'::"rental_status",
+        "starts_on" = ${confirmed.startsOn}::date, "ends_on" = ${confirmed.endsOn}::date, "updated_at" = ${now}
+        WHERE "id" = ${rentalId})`);
+      // Month 1 was charged by the CHARGE_PAYMENT step; the daily work charges the others.
+      parts.push(Prisma.sql`"first_month" AS (
+        INSERT INTO "rental_months" ("rental_id", "month", "due_on", "sent_on", "status", "updated_at")
+        VALUES (${rentalId}, 1, ${confirmed.startsOn}::date, ${confirmed.startsOn}::date, 'CHARGED'::"month_status", ${now}))`);
+    }
+    const insert = await this.outbox.insert(writes.events ?? []);
+    if (insert) parts.push(Prisma.sql`"sent" AS (${insert})`);
+    const [result] = await tx.$queryRaw<({ moved: number } & Partial<AttemptClosed>)[]>`
+      WITH ${Prisma.join(parts)}
+      SELECT (SELECT count(*)::int FROM "moved") AS "moved"${
+        finished
+          ? Prisma.sql`, "finished"."action", "finished"."attempt", "finished"."startedAt"
+              FROM (SELECT 1) AS "one" LEFT JOIN "finished" ON true`
+          : Prisma.empty
+      }`;
     if (result?.moved !== 1)
       throw new SagaConflictError(`saga ${saga.rentalId} changed concurrently (version ${saga.version})`);
     Object.assign(saga, change, { version: saga.version + 1 });
+    if (finished && result.startedAt) this.observe(saga.rentalId, finished, result as AttemptClosed, now);
   }
 
-  /** A transition that sends a step's command: the attempt recorded with the transition. */
   /** Moves the saga on to `step` and sends its first attempt, with a fresh deadline. */
   private startStep(
     tx: Tx,
@@ -454,11 +494,13 @@ export class RentInstrumentSaga {
     step: Step,
     change: SagaChange = {},
     action: Action = actionOf(step),
+    writes: Pick<TransitionWrites, 'finished' | 'fee'> = {},
   ): Promise<void> {
     const first = { ...change, step, stepAttempts: 1, deadlineAt: this.deadline() };
-    return this.transitionAndSend(tx, saga, rental, first, step, 1, action);
+    return this.transitionAndSend(tx, saga, rental, first, step, 1, action, writes);
   }
 
+  /** A transition that sends a step's command: the attempt and the command in the same statement. */
   private async transitionAndSend(
     tx: Tx,
     saga: Saga,
@@ -467,9 +509,13 @@ export class RentInstrumentSaga {
     step: Step,
     attempt: number,
     action: Action = actionOf(step),
+    writes: Pick<TransitionWrites, 'finished' | 'fee'> = {},
   ): Promise<void> {
-    await this.transition(tx, saga, change, { step, action, attempt });
-    await this.send(tx, rental, step, attempt, action, 1, true);
+    await this.transition(tx, saga, change, {
+      ...writes,
+      started: { step, action, attempt },
+      events: [this.command(rental, step)],
+    });
   }
 
   /**
@@ -483,11 +529,13 @@ export class RentInstrumentSaga {
     attempt: number,
     action: Action = actionOf(step),
     month = 1,
-    /** The attempt is in the history already (recorded with the transition). */
-    recorded = false,
   ): Promise<void> {
-    if (!recorded)
-      await tx.sagaStep.create({ data: { rentalId: rental.id, step, action, attempt, outcome: 'STARTED' } });
+    await tx.sagaStep.create({ data: { rentalId: rental.id, step, action, attempt, outcome: 'STARTED' } });
+    await this.outbox.add(tx, this.command(rental, step, month));
+  }
+
+  /** The command of a step (of month `month` for a charge). */
+  private command(rental: Rental, step: Step, month = 1): CloudEvent<unknown> {
     const ref = { rentalId: rental.id, studentId: rental.studentId };
     const options = { partitionKey: rental.id };
     const command = (definition: EventDefinition, data: unknown) =>
@@ -510,39 +558,48 @@ export class RentInstrumentSaga {
         command(events.releaseInstrument, { ...ref, instrumentId: rental.instrumentId }),
       RELEASE_SLOT: () => command(events.releaseSlot, ref),
     };
-    await this.outbox.add(tx, step in commands ? commands[step as ForwardStep]() : charge());
+    return step in commands ? commands[step as ForwardStep]() : charge();
   }
 
-  private async finishAttempt(
-    tx: Tx,
-    rentalId: string,
-    step: Step,
-    outcome: string,
-    reason: string | null,
-  ): Promise<void> {
-    // The latest attempt still open, closed in one statement (no read before the write).
+  /** Closes the latest open attempt of a step on its own (no transition goes with it). */
+  private async finishAttempt(tx: Tx, rentalId: string, finished: Finished): Promise<void> {
     const finishedAt = new Date();
-    const [latest] = await tx.$queryRaw<{ action: string; attempt: number; startedAt: Date }[]>`
-      UPDATE "saga_steps" SET "outcome" = ${outcome}, "reason" = ${reason}, "finished_at" = ${finishedAt}
+    const [closed] = await tx.$queryRaw<AttemptClosed[]>(
+      this.finishing(Prisma.sql`${rentalId}::uuid`, finished, finishedAt),
+    );
+    if (closed) this.observe(rentalId, finished, closed, finishedAt);
+  }
+
+  /** The UPDATE that closes the latest attempt of a step still open, with no read before the write. */
+  private finishing(rentalId: Prisma.Sql, { step, outcome, reason }: Finished, finishedAt: Date): Prisma.Sql {
+    return Prisma.sql`UPDATE "saga_steps" SET "outcome" = ${outcome}, "reason" = ${reason}, "finished_at" = ${finishedAt}
       WHERE "id" = (
         SELECT "id" FROM "saga_steps"
-        WHERE "rental_id" = ${rentalId}::uuid AND "step" = ${step} AND "outcome" = 'STARTED'
+        WHERE "rental_id" = ${rentalId} AND "step" = ${step} AND "outcome" = 'STARTED'
         ORDER BY "id" DESC LIMIT 1
       )
       RETURNING "action", "attempt", "started_at" AS "startedAt"`;
-    if (!latest) return;
+  }
+
+  /** A closed attempt's duration in the step histogram, and the step as a span of its own. */
+  private observe(
+    rentalId: string,
+    { step, outcome, reason }: Finished,
+    closed: AttemptClosed,
+    finishedAt: Date,
+  ) {
     this.stepDuration.observe(
-      { step, action: latest.action, outcome },
-      (finishedAt.getTime() - latest.startedAt.getTime()) / 1000,
+      { step, action: closed.action, outcome },
+      (finishedAt.getTime() - closed.startedAt.getTime()) / 1000,
     );
     // The step as a span of its own, from its command to its answer (or deadline).
     const span = tracer.startSpan(`rent-instrument ${step}`, {
-      startTime: latest.startedAt,
+      startTime: closed.startedAt,
       attributes: {
         'soundgood.rental.id': rentalId,
         'soundgood.saga.step': step,
-        'soundgood.saga.action': latest.action,
-        'soundgood.saga.attempt': latest.attempt,
+        'soundgood.saga.action': closed.action,
+        'soundgood.saga.attempt': closed.attempt,
         'soundgood.saga.outcome': outcome,
         ...(reason ? { 'soundgood.saga.reason': reason } : {}),
       },
