@@ -189,6 +189,7 @@ try {
     chain: roundSummary(floor.chain),
     commit: roundSummary(floor.commit),
     roundTrip: roundSummary(floor.roundTrip),
+    notify: roundSummary(floor.notify, 2), // a fraction of a millisecond
   };
 
   if (options.configs.includes('naive')) await runConfiguration(naive, options.rates, true);

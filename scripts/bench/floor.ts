@@ -29,6 +29,11 @@ export interface FloorResult {
   chain: Summary;
   commit: Summary;
   roundTrip: Summary;
+  /**
+   * How long after a `pg_notify` statement's answer a LISTENing connection gets the notification,
+   * in ms: what waking the outbox relay through NOTIFY adds to a hop.
+   */
+  notify: Summary;
 }
 
 export async function measureFloor(options: FloorOptions): Promise<FloorResult> {
@@ -63,6 +68,8 @@ export async function measureFloor(options: FloorOptions): Promise<FloorResult> 
   const commits: number[] = [];
   const roundTrips: number[] = [];
   const chains: number[] = [];
+  const notifies: number[] = [];
+  const listener = new pg.Client({ connectionString: url.toString() });
   try {
     await producer.connect();
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
@@ -102,7 +109,19 @@ export async function measureFloor(options: FloorOptions): Promise<FloorResult> 
       for (let h = 0; h < hops; h++) await hop(true);
       chains.push(performance.now() - started);
     }
+
+    await listener.connect();
+    await listener.query('LISTEN floor');
+    for (let i = 0; i < iterations; i++) {
+      const heard = new Promise<number>((resolve) =>
+        listener.once('notification', () => resolve(performance.now())),
+      );
+      await db.query(`SELECT pg_notify('floor', '')`);
+      const answered = performance.now();
+      notifies.push((await heard) - answered);
+    }
   } finally {
+    await listener.end().catch(() => undefined);
     await consumer.disconnect();
     await producer.disconnect();
     await db.end();
@@ -120,5 +139,6 @@ export async function measureFloor(options: FloorOptions): Promise<FloorResult> 
     chain: summarize(chains),
     commit: summarize(commits),
     roundTrip: summarize(roundTrips),
+    notify: summarize(notifies),
   };
 }

@@ -187,7 +187,8 @@ function sections(results: BenchResults, format: Format): string[] {
       `${floor.iterations} chains of ${floor.hops} sequential hops, each a PostgreSQL commit of a ${floor.recordBytes} B JSON row then a ` +
         `kafkajs produce (idempotent, acks=all) -> consume of a ${floor.recordBytes} B record: ` +
         `chain p50 ${ms(floor.chain.p50)} / p95 ${ms(floor.chain.p95)} / p99 ${ms(floor.chain.p99)} ms; ` +
-        `one commit p50 ${floor.commit.p50} ms, one round trip p50 ${floor.roundTrip.p50} ms.`,
+        `one commit p50 ${floor.commit.p50} ms, one produce -> consume p50 ${floor.roundTrip.p50} ms; ` +
+        `a NOTIFY heard p50 ${floor.notify.p50} / p99 ${floor.notify.p99} ms after its statement's answer.`,
       table(
         format,
         ['offered', 'saga p50', 'floor p50', 'saga p50 / floor p50'],

@@ -33,13 +33,13 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * factor) / factor;
 }
 
-export function roundSummary(summary: Summary): Summary {
+export function roundSummary(summary: Summary, digits = 1): Summary {
   return {
     count: summary.count,
-    p50: round(summary.p50),
-    p95: round(summary.p95),
-    p99: round(summary.p99),
-    max: round(summary.max),
-    mean: round(summary.mean),
+    p50: round(summary.p50, digits),
+    p95: round(summary.p95, digits),
+    p99: round(summary.p99, digits),
+    max: round(summary.max, digits),
+    mean: round(summary.mean, digits),
   };
 }
