@@ -73,14 +73,14 @@ interface AttemptClosed {
 }
 /**
  * What a transition writes besides the saga row, in the same statement: the attempt it closes, the
- * attempt it starts, the rental's fee or its confirmation, and the events it sends.
+ * rental's fee or its confirmation, and other parts of the WITH (the attempt it starts and the
+ * events it sends: `sending`, `sent`).
  */
 interface TransitionWrites {
   finished?: Finished;
-  started?: { step: Step; action: Action; attempt: number };
   fee?: { monthlyFeeCents: number | null; currency: string | null };
   confirmed?: { startsOn: string; endsOn: string };
-  events?: CloudEvent<unknown>[];
+  parts?: Prisma.Sql[];
 }
 /** EXECUTE for a forward step, COMPENSATE for a compensation. */
 const actionOf = (step: Step): Action => (step in compensationOf ? 'EXECUTE' : 'COMPENSATE');
@@ -145,18 +145,11 @@ export class RentInstrumentSaga {
   /** Starts the saga of a new PENDING rental, in the transaction that created it. */
   async start(tx: Tx, rental: Rental): Promise<void> {
     // The saga row, its first attempt and that attempt's command: one statement.
-    const rentalId = Prisma.sql`${rental.id}::uuid`;
-    const parts = [
-      Prisma.sql`"saga" AS (
-        INSERT INTO "sagas" ("rental_id", "status", "step", "deadline_at", "traceparent", "updated_at")
-        VALUES (${rentalId}, 'RUNNING'::"saga_status", 'RESERVE_SLOT', ${this.deadline()},
-          ${currentTraceContext().traceparent ?? null}, ${new Date()}))`,
-      Prisma.sql`"started" AS (
-        INSERT INTO "saga_steps" ("rental_id", "step", "action", "attempt", "outcome")
-        VALUES (${rentalId}, 'RESERVE_SLOT', 'EXECUTE', 1, 'STARTED'))`,
-    ];
-    const insert = await this.outbox.insert([this.command(rental, 'RESERVE_SLOT')]);
-    if (insert) parts.push(Prisma.sql`"sent" AS (${insert})`);
+    const saga = Prisma.sql`"saga" AS (
+      INSERT INTO "sagas" ("rental_id", "status", "step", "deadline_at", "traceparent", "updated_at")
+      VALUES (${rental.id}::uuid, 'RUNNING'::"saga_status", 'RESERVE_SLOT', ${this.deadline()},
+        ${currentTraceContext().traceparent ?? null}, ${new Date()}))`;
+    const parts = [saga, ...(await this.sending(rental, 'RESERVE_SLOT', 1, 'EXECUTE'))];
     await tx.$executeRaw`WITH ${Prisma.join(parts)} SELECT 1`;
   }
 
@@ -395,13 +388,8 @@ export class RentInstrumentSaga {
       tx,
       saga,
       { status: 'COMPLETED', step: 'CONFIRMED', deadlineAt: null },
-      { finished, confirmed: { startsOn, endsOn }, events: [confirmed] },
+      { finished, confirmed: { startsOn, endsOn }, parts: await this.sent([confirmed]) },
     );
-    Object.assign(rental, {
-      status: 'CONFIRMED',
-      startsOn: new Date(`${startsOn}T00:00:00Z`),
-      endsOn: new Date(`${endsOn}T00:00:00Z`),
-    });
     this.outcomes.inc({ outcome: 'CONFIRMED', reason: '' });
   }
 
@@ -452,12 +440,8 @@ export class RentInstrumentSaga {
       Prisma.sql`"moved" AS (UPDATE "sagas" SET ${Prisma.join(sets)}
         WHERE "rental_id" = ${rentalId} AND "version" = ${saga.version} RETURNING "rental_id")`,
     ];
-    const { finished, started, fee, confirmed } = writes;
+    const { finished, fee, confirmed } = writes;
     if (finished) parts.push(Prisma.sql`"finished" AS (${this.finishing(rentalId, finished, now)})`);
-    if (started)
-      parts.push(Prisma.sql`"started" AS (
-        INSERT INTO "saga_steps" ("rental_id", "step", "action", "attempt", "outcome")
-        SELECT "rental_id", ${started.step}, ${started.action}, ${started.attempt}, 'STARTED' FROM "moved")`);
     if (fee)
       parts.push(Prisma.sql`"fee" AS (UPDATE "rentals" SET "monthly_fee_cents" = ${fee.monthlyFeeCents},
         "currency" = ${fee.currency}, "updated_at" = ${now} WHERE "id" = ${rentalId})`);
@@ -470,8 +454,7 @@ export class RentInstrumentSaga {
         INSERT INTO "rental_months" ("rental_id", "month", "due_on", "sent_on", "status", "updated_at")
         VALUES (${rentalId}, 1, ${confirmed.startsOn}::date, ${confirmed.startsOn}::date, 'CHARGED'::"month_status", ${now}))`);
     }
-    const insert = await this.outbox.insert(writes.events ?? []);
-    if (insert) parts.push(Prisma.sql`"sent" AS (${insert})`);
+    parts.push(...(writes.parts ?? []));
     const [result] = await tx.$queryRaw<({ moved: number } & Partial<AttemptClosed>)[]>`
       WITH ${Prisma.join(parts)}
       SELECT (SELECT count(*)::int FROM "moved") AS "moved"${
@@ -513,8 +496,7 @@ export class RentInstrumentSaga {
   ): Promise<void> {
     await this.transition(tx, saga, change, {
       ...writes,
-      started: { step, action, attempt },
-      events: [this.command(rental, step)],
+      parts: await this.sending(rental, step, attempt, action),
     });
   }
 
@@ -530,8 +512,31 @@ export class RentInstrumentSaga {
     action: Action = actionOf(step),
     month = 1,
   ): Promise<void> {
-    await tx.sagaStep.create({ data: { rentalId: rental.id, step, action, attempt, outcome: 'STARTED' } });
-    await this.outbox.add(tx, this.command(rental, step, month));
+    await tx.$executeRaw`WITH ${Prisma.join(await this.sending(rental, step, attempt, action, month))} SELECT 1`;
+  }
+
+  /**
+   * A step's attempt in the history (STARTED) and its command into the outbox, as parts of a WITH.
+   * In a transition they are written whether or not the saga row matched its version: a miss throws,
+   * and the transaction rolls them back.
+   */
+  private async sending(
+    rental: Rental,
+    step: Step,
+    attempt: number,
+    action: Action,
+    month = 1,
+  ): Promise<Prisma.Sql[]> {
+    const started = Prisma.sql`"started" AS (
+      INSERT INTO "saga_steps" ("rental_id", "step", "action", "attempt", "outcome")
+      VALUES (${rental.id}::uuid, ${step}, ${action}, ${attempt}, 'STARTED'))`;
+    return [started, ...(await this.sent([this.command(rental, step, month)]))];
+  }
+
+  /** Events into the outbox, as a part of a WITH (none in the naive baseline: published already). */
+  private async sent(events: CloudEvent<unknown>[]): Promise<Prisma.Sql[]> {
+    const insert = await this.outbox.insert(events);
+    return insert ? [Prisma.sql`"sent" AS (${insert})`] : [];
   }
 
   /** The command of a step (of month `month` for a charge). */
