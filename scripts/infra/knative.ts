@@ -273,43 +273,66 @@ export const knative: Component<KnativeOptions> = {
       },
     };
     const java = join(javaHome(), 'bin', 'java');
-    log(`starting the Knative data plane ${version}: ingress ${running.env.K_SINK}`);
-    for (const [name, p] of Object.entries(processes)) {
-      const out = openSync(join(dir, `${name}.log`), 'w');
-      const child = spawn(
-        java,
-        [
-          '-XX:+CrashOnOutOfMemoryError',
-          // The pods size the heap as a share of the container's memory; a machine's RAM is no limit here.
-          p.heap,
-          '-XX:+UseSerialGC',
-          `-Dlogback.configurationFile=${join(cfg, 'config-logging.xml')}`,
-          '-jar',
-          jars[name as keyof typeof jars],
-        ],
-        {
-          detached: true,
-          stdio: ['ignore', out, out],
-          env: { ...common, ...p.env, CONFIG_OBSERVABILITY_PATH: join(dir, `${name}-observability`) },
-        },
-      );
-      child.unref();
-      running.pids.push(child.pid as number);
+    const launch = () => {
+      for (const [name, p] of Object.entries(processes)) {
+        const out = openSync(join(dir, `${name}.log`), 'w');
+        const child = spawn(
+          java,
+          [
+            '-XX:+CrashOnOutOfMemoryError',
+            // The pods size the heap as a share of the container's memory; a machine's RAM is no limit here.
+            p.heap,
+            '-XX:+UseSerialGC',
+            `-Dlogback.configurationFile=${join(cfg, 'config-logging.xml')}`,
+            '-jar',
+            jars[name as keyof typeof jars],
+          ],
+          {
+            detached: true,
+            stdio: ['ignore', out, out],
+            env: { ...common, ...p.env, CONFIG_OBSERVABILITY_PATH: join(dir, `${name}-observability`) },
+          },
+        );
+        child.unref();
+        running.pids.push(child.pid as number);
+      }
+      writeFileSync(join(dir, 'pids'), running.pids.join('\n'));
+    };
+    // Ready in 8-14 s here, loaded or not; one fresh-clone CI run waited 180 s in vain, with both
+    // processes alive. A data plane that is not ready in 90 s is started once more, said on stderr
+    // with what it lacked and its logs kept (*.log.1); a second miss fails the caller.
+    for (let attempt = 1; ; attempt++) {
+      log(`starting the Knative data plane ${version}: ingress ${running.env.K_SINK}`);
+      launch();
+      let waiting: string | undefined;
+      try {
+        await waitUntil(
+          'Knative data plane',
+          async () => {
+            waiting = await notReady(running, options);
+            return waiting === undefined;
+          },
+          attempt === 1 ? 90_000 : 100_000,
+          running.pids,
+          running.logs,
+        );
+        return running;
+      } catch (error) {
+        // A CI run keeps no logs: what it waited for and how each log ended go into the message.
+        const tails = running.logs.map(
+          (file) => `--- ${file}, its warnings and last lines:\n${logTail(file)}`,
+        );
+        const message = [
+          `${(error as Error).message}; still waiting for ${waiting ?? 'its first readiness check'}`,
+          ...tails,
+        ].join('\n');
+        await stopPids(running.pids, 5000);
+        running.pids.length = 0;
+        if (attempt === 2) throw new Error(message, { cause: error });
+        log(`${message}\n--- starting it once more`);
+        for (const file of running.logs) renameSync(file, `${file}.1`);
+      }
     }
-    writeFileSync(join(dir, 'pids'), running.pids.join('\n'));
-    try {
-      await waitUntil(
-        'Knative data plane',
-        () => ready(running, options),
-        180_000,
-        running.pids,
-        running.logs,
-      );
-    } catch (error) {
-      await stopPids(running.pids, 5000);
-      throw error;
-    }
-    return running;
   },
 
   alive: (running) => running.pids.length > 0 && running.pids.every(alive),
@@ -321,24 +344,37 @@ export const knative: Component<KnativeOptions> = {
 };
 
 /**
- * The receiver answers the control plane's probe with 200 once the path is in its ingress table;
- * the dispatcher logs each egress's partition assignment.
+ * What the data plane still lacks, or undefined once it is ready: the receiver answers the control
+ * plane's probe with 200 once the path is in its ingress table; the dispatcher logs each egress's
+ * partition assignment.
  */
-async function ready(running: Running, options: KnativeOptions): Promise<boolean> {
+async function notReady(running: Running, options: KnativeOptions): Promise<string | undefined> {
   const probe = await fetch(running.env.K_SINK as string, {
     headers: { 'K-Network-Probe': 'probe', 'K-Network-Hash': 'soundgood' },
     signal: AbortSignal.timeout(2000),
   }).then(
-    (r) => r.status === 200,
-    () => false,
+    (r) => (r.status === 200 ? undefined : `a 200 to the receiver's probe (got ${r.status})`),
+    (e: Error) => `an answer to the receiver's probe (${e.message})`,
   );
-  if (!probe) return false;
+  if (probe) return probe;
   const assigned = readFileSync(running.logs[1] as string, 'utf8')
     .split('\n')
     .filter((line) => line.includes('Received assign partitions'));
-  return options.contract.resources[0].egresses.every((e) =>
-    assigned.some((line) => line.includes(`consumerGroup='${e.consumerGroup}'`)),
-  );
+  const groups = options.contract.resources[0].egresses.map((e) => e.consumerGroup);
+  const unassigned = groups.filter((g) => !assigned.some((line) => line.includes(`consumerGroup='${g}'`)));
+  return unassigned.length === 0
+    ? undefined
+    : `partitions for ${unassigned.length} of ${groups.length} consumer groups (${unassigned.join(', ')})`;
+}
+
+/** The last WARN and ERROR lines of a data plane log and its last lines, each cut at 400 characters. */
+function logTail(file: string): string {
+  if (!existsSync(file)) return '(no file)';
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  const warnings = lines.filter((line) => /"level":"(WARN|ERROR)"/.test(line)).slice(-10);
+  return [...new Set([...warnings, ...lines.slice(-5)])]
+    .map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line))
+    .join('\n');
 }
 
 export interface BrokerOptions {
