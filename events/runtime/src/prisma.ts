@@ -79,9 +79,12 @@ const unavailableKinds = new Set([
   'SocketTimeout',
   'TooManyConnections',
 ]);
-/** Where only the message is left of it. */
+/**
+ * Where only the message is left of it; pg's "Client has encountered a connection error and is not
+ * queryable" (no code) is what a transaction gets once the server ended its connection.
+ */
 const unavailableMessages =
-  /Connection terminated|Can't reach database server|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)/;
+  /Connection terminated|is not queryable|Can't reach database server|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)/;
 
 /**
  * The database is away (down, restarting, unreachable), not the request at fault: a 503 to the
