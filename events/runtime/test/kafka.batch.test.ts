@@ -148,6 +148,31 @@ describe('kafka transport, a batch of events in one transaction', () => {
     );
   });
 
+  it('applies an event once when a batch holds it twice, and not again when it was applied before', async () => {
+    const duplicates = `soundgood_events_consumed_total{event_type="${events.reserveSlot.type}",outcome="duplicate",service="students"}`;
+    const duplicatesBefore = await metric(duplicates);
+    const [earlier, a, b, c] = reserves(4) as [
+      CloudEvent<unknown>,
+      CloudEvent<unknown>,
+      CloudEvent<unknown>,
+      CloudEvent<unknown>,
+    ];
+    await publisher.publish([earlier]);
+    await allApplied([earlier]);
+    await publisher.publish([a, earlier, b, a, c]);
+    const rows = await allApplied([a, b, c]);
+
+    expect(new Set(rows.map((r) => r.tx)).size, 'one transaction').toBe(1);
+    expect(rows.map((r) => r.id)).toEqual(ids([a, b, c]));
+    for (const event of [earlier, a, b, c]) expect(await effects(event)).toBe(1);
+    const handled = fixture.received.filter((e) => ids([earlier, a, b, c]).includes(e.id));
+    expect(ids(handled), 'each handled once').toEqual(ids([earlier, a, b, c]));
+    await waitFor(
+      async () => (await metric(duplicates)) === duplicatesBefore + 2 || undefined,
+      'two duplicates counted',
+    );
+  });
+
   it(`splits a larger batch into transactions of at most ${maxEventsPerTransaction} events, in order`, async () => {
     const n = 2 * maxEventsPerTransaction + 20;
     const list = reserves(n);

@@ -19,6 +19,21 @@ export class Inbox {
     return inserted === 1;
   }
 
+  /**
+   * Records several events in one statement, in their order; for each, whether this recorded it
+   * (false: recorded before, or earlier in `events`). As `record` for each, in one round trip.
+   */
+  async recordAll(tx: SqlExecutor, events: readonly CloudEvent<unknown>[]): Promise<boolean[]> {
+    const rows = events.map((_, i) => `($${3 * i + 1}, $${3 * i + 2}, $${3 * i + 3})`);
+    const inserted = await tx.$queryRawUnsafe<{ source: string; event_id: string }[]>(
+      `INSERT INTO "inbox" ("source", "event_id", "type") VALUES ${rows.join(', ')} ON CONFLICT DO NOTHING RETURNING "source", "event_id"`,
+      ...events.flatMap((event) => [event.source, event.id, event.type]),
+    );
+    const fresh = new Set(inserted.map((row) => JSON.stringify([row.source, row.event_id])));
+    // The first of two deliveries of one event in `events` is the one recorded.
+    return events.map((event) => fresh.delete(JSON.stringify([event.source, event.id])));
+  }
+
   /** The reply given the first time, for a redelivery over Knative (which expects it again). */
   async reply(tx: SqlExecutor, event: CloudEvent<unknown>): Promise<CloudEvent<unknown> | undefined> {
     const rows = await tx.$queryRawUnsafe<{ reply: unknown }[]>(
