@@ -136,6 +136,7 @@ export class EventDispatcher {
           durations.push(performance.now() - started);
         }
         failed = undefined;
+        await this.outbox.flush(tx);
         return handled;
       }, TRANSACTION_LIMITS)
       .catch((error: unknown) => {
@@ -183,7 +184,11 @@ export class EventDispatcher {
 
   private async run(event: CloudEvent<unknown>): Promise<DispatchResult> {
     const handler = this.handlerOf(event);
-    return this.database.$transaction((tx) => this.handle(tx, event, handler), TRANSACTION_LIMITS);
+    return this.database.$transaction(async (tx) => {
+      const result = await this.handle(tx, event, handler);
+      await this.outbox.flush(tx);
+      return result;
+    }, TRANSACTION_LIMITS);
   }
 
   /**
@@ -210,7 +215,9 @@ export class EventDispatcher {
       isObservable(returned) ? await lastValueFrom(returned, { defaultValue: undefined }) : returned
     ) as CloudEvent<unknown> | undefined;
     if (reply) {
-      if (this.replyVia === 'outbox') await this.outbox.add(tx, reply);
+      // Into the outbox with the transaction's next outbox write or its flush: a batch's replies
+      // take one INSERT.
+      if (this.replyVia === 'outbox') await this.outbox.defer(tx, reply);
       else {
         validateIncoming(reply);
         await this.inbox?.saveReply(tx, event, reply);

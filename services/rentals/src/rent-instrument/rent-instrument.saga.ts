@@ -149,7 +149,7 @@ export class RentInstrumentSaga {
       INSERT INTO "sagas" ("rental_id", "status", "step", "deadline_at", "traceparent", "updated_at")
       VALUES (${rental.id}::uuid, 'RUNNING'::"saga_status", 'RESERVE_SLOT', ${this.deadline()},
         ${currentTraceContext().traceparent ?? null}, ${new Date()}))`;
-    const parts = [saga, ...(await this.sending(rental, 'RESERVE_SLOT', 1, 'EXECUTE'))];
+    const parts = [saga, ...(await this.sending(tx, rental, 'RESERVE_SLOT', 1, 'EXECUTE'))];
     await tx.$executeRaw`WITH ${Prisma.join(parts)} SELECT 1`;
   }
 
@@ -388,7 +388,7 @@ export class RentInstrumentSaga {
       tx,
       saga,
       { status: 'COMPLETED', step: 'CONFIRMED', deadlineAt: null },
-      { finished, confirmed: { startsOn, endsOn }, parts: await this.sent([confirmed]) },
+      { finished, confirmed: { startsOn, endsOn }, parts: await this.sent(tx, [confirmed]) },
     );
     this.outcomes.inc({ outcome: 'CONFIRMED', reason: '' });
   }
@@ -496,7 +496,7 @@ export class RentInstrumentSaga {
   ): Promise<void> {
     await this.transition(tx, saga, change, {
       ...writes,
-      parts: await this.sending(rental, step, attempt, action),
+      parts: await this.sending(tx, rental, step, attempt, action),
     });
   }
 
@@ -512,7 +512,7 @@ export class RentInstrumentSaga {
     action: Action = actionOf(step),
     month = 1,
   ): Promise<void> {
-    await tx.$executeRaw`WITH ${Prisma.join(await this.sending(rental, step, attempt, action, month))} SELECT 1`;
+    await tx.$executeRaw`WITH ${Prisma.join(await this.sending(tx, rental, step, attempt, action, month))} SELECT 1`;
   }
 
   /**
@@ -521,6 +521,7 @@ export class RentInstrumentSaga {
    * and the transaction rolls them back.
    */
   private async sending(
+    tx: Tx,
     rental: Rental,
     step: Step,
     attempt: number,
@@ -530,12 +531,12 @@ export class RentInstrumentSaga {
     const started = Prisma.sql`"started" AS (
       INSERT INTO "saga_steps" ("rental_id", "step", "action", "attempt", "outcome")
       VALUES (${rental.id}::uuid, ${step}, ${action}, ${attempt}, 'STARTED'))`;
-    return [started, ...(await this.sent([this.command(rental, step, month)]))];
+    return [started, ...(await this.sent(tx, [this.command(rental, step, month)]))];
   }
 
   /** Events into the outbox, as a part of a WITH (none in the naive baseline: published already). */
-  private async sent(events: CloudEvent<unknown>[]): Promise<Prisma.Sql[]> {
-    const insert = await this.outbox.insert(events);
+  private async sent(tx: Tx, events: CloudEvent<unknown>[]): Promise<Prisma.Sql[]> {
+    const insert = await this.outbox.insert(tx, events);
     return insert ? [Prisma.sql`"sent" AS (${insert})`] : [];
   }
 
