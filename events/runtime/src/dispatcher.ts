@@ -121,6 +121,8 @@ export class EventDispatcher {
           failed = event;
           return this.handlerOf(event);
         });
+        // A failed inbox INSERT, like a failed COMMIT, is no event's failed attempt.
+        failed = undefined;
         // Every event into the inbox at once: one round trip, not one per event.
         const recorded = this.inbox ? await this.inbox.recordAll(tx, events) : undefined;
         const handled: DispatchResult[] = [];
