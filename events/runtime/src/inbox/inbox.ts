@@ -10,13 +10,8 @@ import { fromStructured, toStructured } from '../events.js';
 export class Inbox {
   /** Records the event; false when it had been recorded already (a redelivery). */
   async record(tx: SqlExecutor, event: CloudEvent<unknown>): Promise<boolean> {
-    const inserted = await tx.$executeRawUnsafe(
-      `INSERT INTO "inbox" ("source", "event_id", "type") VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-      event.source,
-      event.id,
-      event.type,
-    );
-    return inserted === 1;
+    const [recorded] = await this.recordAll(tx, [event]);
+    return recorded === true;
   }
 
   /**
